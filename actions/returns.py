@@ -1,0 +1,172 @@
+"""Returns, exchanges and refunds: which item, refund or exchange, why; and where the money is."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.services import get_services
+from actions.verification import end_of_task, not_verified_message, verified_order
+from bot.store.models import Order, money
+from bot.store.service import ActionNotAllowed, RefundSummary
+
+KINDS = {
+    "refund": ("refund", "money back", "money", "return", "reimburse"),
+    "exchange": ("exchange", "swap", "replace", "replacement", "different", "another"),
+}
+REASONS = {
+    "damaged or faulty": ("damag", "broke", "faulty", "defect", "not work", "doesn't work", "dead", "crack"),
+    "wrong item received": ("wrong",),
+    "does not suit me": ("fit", "suit", "like", "size", "colour", "color"),
+    "changed my mind": ("mind", "no longer", "don't need", "dont need", "not needed"),
+}
+
+
+def prefill(order: Order) -> Dict[Text, Any]:
+    """Slots a return needs that the order already answers: a single item needs no question."""
+    return {"return_item": order.items[0].sku} if len(order.items) == 1 else {}
+
+
+def validate_item(value: Any, order: Optional[Order], dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
+    """Accept a SKU or (part of) a product name from the verified order."""
+    if order is None:
+        return {"return_item": None}
+    text = str(value or "").strip().lower()
+    for item in order.items:
+        if text == item.sku.lower() or (len(text) >= 3 and (text in item.product.lower() or item.product.lower() in text)):
+            return {"return_item": item.sku}
+    dispatcher.utter_message(text="Sorry, which item? Please pick one of the buttons.")
+    return {"return_item": None}
+
+
+def validate_kind(value: Any, dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
+    text = str(value or "").lower()
+    for kind, words in KINDS.items():
+        if any(word in text for word in words):
+            return {"return_kind": kind}
+    dispatcher.utter_message(text="Would you like your money back (refund), or the same item again or another one (exchange)?")
+    return {"return_kind": None}
+
+
+def validate_reason(value: Any, dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
+    text = " ".join(str(value or "").split())[:200]
+    if not text:
+        return {"return_reason": None}
+    for reason, words in REASONS.items():
+        if any(word in text.lower() for word in words):
+            return {"return_reason": reason}
+    return {"return_reason": text}  # their own words, kept for the team
+
+
+class ActionAskReturnItem(Action):
+    """Which item to return (an order with one item never gets here: see `prefill`)."""
+
+    def name(self) -> Text:
+        return "action_ask_return_item"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        order = verified_order(tracker)
+        if order is None:
+            return []
+        dispatcher.utter_message(
+            text=f"Which item from order #{order.number} would you like to send back?",
+            buttons=[
+                {"title": item.product, "payload": f'/inform{{"return_item": "{item.sku}"}}'}
+                for item in order.items
+            ],
+        )
+        return []
+
+
+class ActionStartReturn(Action):
+    def name(self) -> Text:
+        return "action_start_return"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        order = verified_order(tracker)
+        if order is None:
+            dispatcher.utter_message(text=not_verified_message(tracker))
+            return end_of_task()
+        orders = get_services().orders
+        decision = orders.return_decision(order)
+        if not decision.allowed:
+            dispatcher.utter_message(text=cannot_return(order, decision.reason, decision.deadline))
+            return end_of_task()
+        sku, kind, reason = (tracker.get_slot(s) for s in ("return_item", "return_kind", "return_reason"))
+        if not (sku and kind and reason):
+            dispatcher.utter_message(text="Let's try that again. Which order would you like to return?")
+            return end_of_task()
+        try:
+            authorisation = orders.start_return(order, sku, kind, reason)
+        except ActionNotAllowed as refused:
+            dispatcher.utter_message(text=cannot_return(order, refused.reason, decision.deadline))
+            return end_of_task()
+        follow_up = (
+            "We'll ship the replacement as soon as the carrier scans your parcel."
+            if kind == "exchange"
+            else f"Your refund of {money(order.item(sku).unit_price_cents * order.item(sku).quantity)} "  # type: ignore[union-attr]
+                 f"goes back to your {order.payment_method} within 2 business days of the item reaching us."
+        )
+        damaged = reason == "damaged or faulty"
+        opener = "I'm sorry it arrived like that. " if damaged else ""
+        dispatcher.utter_message(
+            text=f"{opener}Your return {authorisation.number} for the {authorisation.product} is set up. "
+                 f"A free prepaid UPS label is on its way by email; drop the parcel at any UPS location. "
+                 f"{follow_up}")
+        return end_of_task()
+
+
+def cannot_return(order: Order, reason: str, deadline: Any) -> str:
+    """Why this order can't be returned, and what we can do instead."""
+    if reason == "not_shipped":
+        return (f"Order #{order.number} hasn't shipped yet, so there's nothing to send back. "
+                f"Here's what we can do: I can cancel it for you instead. Just say \"cancel my order\".")
+    if reason == "in_transit":
+        return (f"Order #{order.number} is still on its way. Once it's delivered you'll have 30 days to return "
+                f"it for free. If you don't want it at all, you can also refuse the delivery.")
+    if reason == "window_closed":
+        return (f"The 30-day return window for order #{order.number} closed on {deadline:%b %-d, %Y}. "
+                f"Here's what we can do: if something is wrong with it, it's covered by our 1-year warranty "
+                f"and we can repair or replace it. Ask me about a warranty claim.")
+    if reason == "already_started":
+        return (f"A return for that item on order #{order.number} is already set up; the label was emailed "
+                f"to you. Ask me about your refund any time to see where it stands.")
+    if reason == "already_returned":
+        return f"Order #{order.number} has already been returned. Ask me about the refund to see where it stands."
+    return f"Order #{order.number} was cancelled, so there's nothing to return."
+
+
+def describe_refunds(summary: RefundSummary) -> str:
+    order = summary.order
+    if not summary.refunds:
+        if order.status.value in ("processing", "shipped", "delivered") and not summary.returns:
+            return (f"There's no refund on order #{order.number}: it hasn't been returned or cancelled. "
+                    f"If you'd like to send something back, I can start a return.")
+        return f"I don't see a refund on order #{order.number} yet."
+    lines = []
+    for refund in summary.refunds:
+        amount = money(refund.amount_cents)
+        if refund.status == "issued" and refund.issued_at:
+            if order.status.value == "cancelled":
+                lines.append(f"Order #{order.number} was cancelled before it shipped, so your {refund.method} "
+                             f"was never charged for {amount}; the hold is released.")
+            else:
+                arrives = (refund.issued_at + timedelta(days=7)).strftime("%b %-d")
+                lines.append(f"We refunded {amount} to your {refund.method} on {refund.issued_at:%b %-d}. "
+                             f"Banks usually take 3–5 business days to show it, so look for it by {arrives}.")
+        else:
+            received = any(ra.status == "received" for ra in summary.returns)
+            if received:
+                lines.append(f"Your return reached our warehouse. The refund of {amount} to your {refund.method} "
+                             f"is being processed and goes out within 2 business days.")
+            else:
+                lines.append(f"The refund of {amount} to your {refund.method} starts as soon as the item reaches "
+                             f"our warehouse: within 2 business days of arrival, then 3–5 days for your bank.")
+    return " ".join(lines)

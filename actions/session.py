@@ -1,0 +1,51 @@
+"""Session start: recognise a customer whose identity the host site signed."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.services import get_services
+from bot.identity import verify_identity
+
+logger = logging.getLogger(__name__)
+
+# Identity is recomputed from each session's own metadata, never carried over.
+IDENTITY_SLOTS = ("customer_id", "customer_verified", "customer_first_name")
+
+
+class ActionSessionStart(Action):
+    def name(self) -> Text:
+        return "action_session_start"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        events: List[EventType] = [SessionStarted()]
+        for slot, value in tracker.slots.items():
+            if value is not None and slot not in IDENTITY_SLOTS and slot != "session_started_metadata":
+                events.append(SlotSet(slot, value))
+        events.extend(self._identity_events(tracker))
+        events.append(ActionExecuted("action_listen"))
+        return events
+
+    @staticmethod
+    def _identity_events(tracker: Tracker) -> List[EventType]:
+        metadata = tracker.get_slot("session_started_metadata") or {}
+        claim = metadata.get("customer") if isinstance(metadata, dict) else None
+        services = get_services()
+        identity = verify_identity(services.settings.identity_secret, claim)
+        if identity is None:
+            return [SlotSet("customer_verified", False)]
+        customer = services.orders.customer(identity.customer_id)
+        if customer is None or customer.email.lower() != identity.email:
+            logger.warning("signed identity for unknown customer %r ignored", identity.customer_id)
+            return [SlotSet("customer_verified", False)]
+        return [
+            SlotSet("customer_id", customer.id),
+            SlotSet("customer_verified", True),
+            SlotSet("customer_first_name", customer.first_name),
+        ]

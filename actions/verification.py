@@ -1,0 +1,54 @@
+"""What every order task shares: the verified order, and tidying up when a task ends."""
+from __future__ import annotations
+
+import logging
+from typing import List, Optional
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+
+from actions.services import get_services
+from bot.errors import NotFound
+from bot.store.models import Order
+from bot.store.service import IdentityMismatch, VerificationRequired
+
+logger = logging.getLogger(__name__)
+
+MAX_VERIFICATION_FAILURES = 3
+
+# Slots a finished task leaves behind. The verified order and email stay, so the customer
+# never has to repeat them for the next question.
+TASK_SLOTS = ("order_flow", "order_number", "confirm_cancel", "new_address",
+              "return_item", "return_kind", "return_reason", "requested_slot")
+
+
+def end_of_task() -> List[EventType]:
+    return [SlotSet(slot, None) for slot in TASK_SLOTS]
+
+
+def verified_order(tracker: Tracker) -> Optional[Order]:
+    """The order this conversation proved it owns, re-checked against the store; None otherwise."""
+    number = tracker.get_slot("verified_order")
+    if not number:
+        return None
+    try:
+        return get_services().orders.verify(
+            number, email=tracker.get_slot("email"), customer_id=customer_id_of(tracker)
+        )
+    except (NotFound, IdentityMismatch, VerificationRequired):
+        logger.warning("verified_order %s no longer verifies for %s", number, tracker.sender_id)
+        return None
+
+
+def customer_id_of(tracker: Tracker) -> Optional[str]:
+    return tracker.get_slot("customer_id") if tracker.get_slot("customer_verified") else None
+
+
+def not_verified_message(tracker: Tracker) -> str:
+    if (tracker.get_slot("verification_failures") or 0) >= MAX_VERIFICATION_FAILURES:
+        return ("I'm sorry, I couldn't confirm that order is yours, so for your security I can't share or "
+                "change its details here. Our team can help: support@brightwave.example, or chat "
+                "Monday–Friday 8:00–20:00 and Saturday 9:00–17:00 Eastern.")
+    return "I wasn't able to look that order up. Could you give me the order number again?"
+
+

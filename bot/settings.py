@@ -1,0 +1,107 @@
+"""One typed settings object, read from the environment once.
+
+Every variable is documented in `.env.example`. `Settings.from_env()` fails fast with a
+message naming the variable that is wrong.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Optional
+
+from bot.errors import ConfigurationError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
+    if not 0 < value < 65536:
+        raise ConfigurationError(f"{name} must be a port between 1 and 65535, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things live and how the processes reach each other."""
+
+    data_dir: Path
+    rasa_port: int
+    action_port: int
+    host: str
+    rasa_token: str
+    identity_secret: str
+    tracker_store_url: str
+    store_db_url: str
+    lock_store_type: str
+    lock_store_host: str
+
+    @property
+    def action_endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.action_port}/webhook"
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @classmethod
+    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
+        """Read and validate the settings; secrets are generated into the data folder when unset."""
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("SUPPORT_DATA_DIR") or PROJECT_ROOT / "var").resolve()
+        lock_type = (env.get("LOCK_STORE") or "in_memory").strip().lower()
+        if lock_type not in ("in_memory", "redis"):
+            raise ConfigurationError(f"LOCK_STORE must be 'in_memory' or 'redis', got {lock_type!r}")
+        return cls(
+            data_dir=data_dir,
+            rasa_port=_int(env, "RASA_PORT", 5005),
+            action_port=_int(env, "ACTION_PORT", 5055),
+            host=env.get("SUPPORT_HOST") or "127.0.0.1",
+            rasa_token=env.get("RASA_TOKEN") or _secret_file(data_dir, "rasa_token"),
+            identity_secret=env.get("IDENTITY_SECRET") or _secret_file(data_dir, "identity_secret"),
+            tracker_store_url=env.get("TRACKER_STORE_URL") or f"sqlite:///{data_dir / 'conversations.db'}",
+            store_db_url=env.get("STORE_DB_URL") or f"sqlite:///{data_dir / 'store.db'}",
+            lock_store_type=lock_type,
+            lock_store_host=env.get("LOCK_STORE_HOST") or "127.0.0.1",
+        )
+
+    def rasa_environment(self) -> dict[str, str]:
+        """The variables `endpoints.yml` and the action server read (Rasa substitutes `${VAR}`)."""
+        return {
+            "SUPPORT_DATA_DIR": str(self.data_dir),
+            "ACTION_ENDPOINT_URL": self.action_endpoint_url,
+            "TRACKER_STORE_URL": self.tracker_store_url,
+            "STORE_DB_URL": self.store_db_url,
+            "LOCK_STORE": self.lock_store_type,
+            "LOCK_STORE_HOST": self.lock_store_host,
+            "RASA_TOKEN": self.rasa_token,
+            "IDENTITY_SECRET": self.identity_secret,
+        }
+
+
+def _secret_file(data_dir: Path, name: str) -> str:
+    """Return the secret stored in the data folder, creating it (mode 600) on first use."""
+    path = data_dir / "secrets" / name
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process created it first: use theirs
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value

@@ -1,0 +1,1 @@
+"""The demo store: customers, orders, returns and refunds behind a `CustomerDirectory`."""
