@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -75,6 +75,22 @@ class ValidateOrderForm(FormValidationAction):
 
     def name(self) -> Text:
         return "validate_order_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        # order_flow follows the intent of every message, so an answer inside the form
+        # ("refund" when asked refund or exchange) would switch the task. The task the form
+        # started with is kept in form_flow and wins until the form ends.
+        locked, current = tracker.get_slot("form_flow"), tracker.get_slot("order_flow")
+        if locked is None or tracker.get_slot("requested_slot") is None:  # the form is starting
+            events: List[EventType] = [SlotSet("form_flow", current)]
+        elif current != locked:
+            tracker.slots["order_flow"] = locked
+            events = [SlotSet("order_flow", locked)]
+        else:
+            events = []
+        return events + await super().run(dispatcher, tracker, domain)
 
     async def required_slots(
         self,

@@ -18,7 +18,7 @@ KINDS = {
     "exchange": ("exchange", "swap", "replace", "replacement", "different", "another"),
 }
 REASONS = {
-    "damaged or faulty": ("damag", "broke", "faulty", "defect", "not work", "doesn't work", "dead", "crack"),
+    "damaged or faulty": ("damag", "broke", "faulty", "defect", "not work", "doesn't work", "stopped work", "dead", "crack"),
     "wrong item received": ("wrong",),
     "does not suit me": ("fit", "suit", "like", "size", "colour", "color"),
     "changed my mind": ("mind", "no longer", "don't need", "dont need", "not needed"),

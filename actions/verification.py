@@ -16,9 +16,10 @@ logger = logging.getLogger(__name__)
 
 MAX_VERIFICATION_FAILURES = 3
 
-# Slots a finished task leaves behind. The verified order and email stay, so the customer
-# never has to repeat them for the next question.
-TASK_SLOTS = ("order_flow", "order_number", "confirm_cancel", "new_address",
+# Slots a finished task clears. The verified order and email stay, so the customer never has
+# to repeat them for the next question; order_flow stays too, because Rasa's rules check it
+# again when they predict the listen that follows the task's last action.
+TASK_SLOTS = ("form_flow", "order_number", "confirm_cancel", "new_address",
               "return_item", "return_kind", "return_reason", "requested_slot")
 
 

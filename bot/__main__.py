@@ -1,0 +1,90 @@
+"""Command line of the project: `python -m bot run | prepare | seed`."""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+
+from bot.errors import ConfigurationError
+from bot.settings import PROJECT_ROOT, Settings
+
+MODEL_DIR = PROJECT_ROOT / "models"
+
+
+def prepare(settings: Settings) -> None:
+    """Everything `run` needs before starting: data folder, demo store, trained model."""
+    from bot import runner
+    from bot.store.directory import SqlCustomerDirectory
+    from bot.store.seed import seed
+    from bot.store.service import utcnow
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    if seed(SqlCustomerDirectory.from_url(settings.store_db_url), utcnow()):
+        print(f"Seeded the demo store in {settings.store_db_url}")
+    runner.train(settings, MODEL_DIR)
+
+
+def run(settings: Settings) -> int:
+    from bot import runner
+
+    prepare(settings)
+    print("Starting the action server and the Rasa server (about a minute) ...", flush=True)
+    processes = runner.start_all(settings, MODEL_DIR, echo=True)
+    print(
+        "\n"
+        "  Brightwave support assistant is running.\n"
+        f"  Rasa REST channel: POST {settings.rasa_url}/webhooks/rest/webhook\n"
+        f"  Rasa socket.io:    {settings.rasa_url}/socket.io\n"
+        f"  Rasa HTTP API:     {settings.rasa_url}  (token in RASA_TOKEN or {settings.data_dir}/secrets/rasa_token)\n"
+        f"  Action server:     http://{settings.host}:{settings.action_port}/health\n"
+        f"  Logs:              {settings.log_dir}\n"
+        "  Try it: curl -s -XPOST " + settings.rasa_url + "/webhooks/rest/webhook "
+        "-d '{\"sender\":\"me\",\"message\":\"where is my order 104512\"}'\n"
+        "  Ctrl-C stops everything.\n",
+        flush=True,
+    )
+    stopping = False
+
+    def stop(signum, frame):  # noqa: ANN001 - signal handler signature
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while not stopping:
+            dead = [p for p in processes if not p.running()]
+            if dead:
+                print(f"{dead[0].name} stopped unexpectedly; see {dead[0].log_path}", file=sys.stderr)
+                return 1
+            time.sleep(0.5)
+    finally:
+        print("Stopping ...", flush=True)
+        runner.stop_all(processes)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="prepare, then start every process; Ctrl-C stops them")
+    commands.add_parser("prepare", help="create the data folder, seed the demo store, train if needed")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+    except ConfigurationError as error:
+        print(f"Configuration error: {error} (see .env.example)", file=sys.stderr)
+        return 2
+    if args.command == "prepare":
+        prepare(settings)
+        return 0
+    return run(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

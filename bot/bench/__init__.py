@@ -1,0 +1,1 @@
+"""Benchmarks of the assistant's components (run `python -m bot.bench.nlu --help`)."""

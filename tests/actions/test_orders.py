@@ -1,0 +1,256 @@
+import asyncio
+from typing import Any, Dict, List
+
+import pytest
+import yaml
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.orders import (
+    ActionAskOrderNumber,
+    ActionCancelOrder,
+    ActionChangeAddress,
+    ActionOrderStatus,
+    ActionRefundStatus,
+    ActionStopOrderTask,
+    ValidateOrderForm,
+)
+from bot.settings import PROJECT_ROOT
+from bot.store.models import OrderStatus
+from tests.factories import make_tracker
+
+DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
+VERIFIED_JANE = {"customer_id": "C1001", "customer_verified": True, "customer_first_name": "Jane"}
+
+
+def run(action, tracker) -> tuple[List[Dict[str, Any]], CollectingDispatcher]:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker, DOMAIN))
+    return events, dispatcher
+
+
+def texts(dispatcher: CollectingDispatcher) -> str:
+    return " ".join(m.get("text") or m.get("response") or "" for m in dispatcher.messages)
+
+
+def slots(events) -> Dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+# -- validate_order_form ------------------------------------------------------------------
+
+def validate(slot: str, value: Any, **tracker_slots: Any):
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(slots=tracker_slots)
+    result = getattr(ValidateOrderForm(), f"validate_{slot}")(value, dispatcher, tracker, DOMAIN)
+    return result, texts(dispatcher)
+
+
+def test_order_number_alone_waits_for_the_email(services):
+    result, said = validate("order_number", "104512", order_flow="status")
+    assert result == {"order_number": "104512", "verified_order": None}
+    assert said == ""
+
+
+def test_order_number_found_inside_a_sentence(services):
+    result, _ = validate("order_number", "it's #104512 thanks", order_flow="status")
+    assert result["order_number"] == "104512"
+
+
+def test_unknown_order_number_is_asked_again_and_counted(services):
+    result, said = validate("order_number", "999999", order_flow="status")
+    assert result["order_number"] is None and result["verification_failures"] == 1
+    assert "can't find an order #999999" in said
+
+
+def test_not_a_number_gets_a_hint_without_counting(services):
+    result, said = validate("order_number", "dunno", order_flow="status")
+    assert result == {"order_number": None}
+    assert "six digits" in said
+
+
+def test_email_matching_the_order_verifies_it(services):
+    result, said = validate("email", "Jane.Doe@example.com", order_number="104512", order_flow="status")
+    assert result["email"] == "jane.doe@example.com" and result["verified_order"] == "104512"
+    assert said == ""
+
+
+def test_wrong_email_reveals_nothing_and_counts(services):
+    result, said = validate("email", "sam.patel@example.com", order_number="104512", order_flow="status")
+    assert result["email"] is None and result["verified_order"] is None and result["verification_failures"] == 1
+    assert "doesn't match order #104512" in said
+    assert "jane" not in said.lower()
+
+
+def test_third_wrong_email_stops_asking(services):
+    result, said = validate("email", "sam.patel@example.com", order_number="104512", verification_failures=2)
+    assert result["verification_failures"] == 3 and said == ""
+
+
+def test_email_given_earlier_verifies_a_new_order_number(services):
+    result, _ = validate("order_number", "103877", email="jane.doe@example.com", order_flow="status")
+    assert result == {"order_number": "103877", "verified_order": "103877"}
+
+
+def test_email_given_earlier_for_another_customer_is_asked_again(services):
+    result, said = validate("order_number", "105001", email="jane.doe@example.com", order_flow="status")
+    assert result["email"] is None and result["verified_order"] is None
+    assert "isn't linked to the email" in said
+
+
+def test_signed_in_customer_is_not_asked_for_email(services):
+    result, _ = validate("order_number", "104512", **VERIFIED_JANE)
+    assert result["verified_order"] == "104512"
+    result, said = validate("order_number", "105001", **VERIFIED_JANE)
+    assert result["order_number"] is None and "on your account" in said
+
+
+def test_return_of_a_single_item_order_does_not_ask_which_item(services):
+    result, _ = validate("email", "wei.chen@example.com", order_number="104090", order_flow="return")
+    assert result["return_item"] == "BW-BBA14"
+
+
+def test_address_must_parse(services):
+    result, said = validate("new_address", "somewhere sunny", verified_order="105120",
+                            email="maria.garcia@example.com")
+    assert result == {"new_address": None} and "one line" in said
+    result, _ = validate("new_address", "5 Congress Ave, Austin, TX 78702", verified_order="105120",
+                         email="maria.garcia@example.com")
+    assert result == {"new_address": "5 Congress Ave, Austin, TX 78702"}
+
+
+def required(**tracker_slots):
+    return asyncio.run(ValidateOrderForm().required_slots([], CollectingDispatcher(),
+                                                          make_tracker(slots=tracker_slots), DOMAIN))
+
+
+@pytest.mark.parametrize(
+    "flow, number, email, expected",
+    [
+        ("status", None, None, ["order_number", "email"]),
+        ("status", "104512", "jane.doe@example.com", ["order_number", "email"]),
+        ("cancel", "105001", "sam.patel@example.com", ["order_number", "email", "confirm_cancel"]),
+        ("cancel", "104512", "jane.doe@example.com", ["order_number", "email"]),  # shipped: explain instead
+        ("address", "105120", "maria.garcia@example.com", ["order_number", "email", "new_address"]),
+        ("return", "103877", "jane.doe@example.com",
+         ["order_number", "email", "return_item", "return_kind", "return_reason"]),
+        ("return", "102250", "jane.doe@example.com", ["order_number", "email"]),  # window closed
+    ],
+)
+def test_form_asks_only_what_the_task_needs(services, flow, number, email, expected):
+    assert required(order_flow=flow, order_number=number, email=email, verified_order=number) == expected
+
+
+def test_form_gives_up_after_three_failures(services):
+    assert required(order_flow="status", verification_failures=3) == []
+
+
+def test_task_switch_inside_the_form_is_undone(services):
+    # asked "refund or exchange?", the customer typed "refund", read as the refund_status intent
+    tracker = make_tracker(text="refund", intent="refund_status", active_loop="order_form", slots={
+        "order_flow": "refund", "form_flow": "return", "requested_slot": "return_kind",
+        "order_number": "103877", "email": "jane.doe@example.com", "verified_order": "103877",
+        "return_item": "BW-WBP"})
+    events = asyncio.run(ValidateOrderForm().run(CollectingDispatcher(), tracker, DOMAIN))
+    assert slots(events)["order_flow"] == "return"
+
+
+# -- the tasks' actions ---------------------------------------------------------------------
+
+def test_status_of_a_shipped_order_has_tracking(services):
+    events, dispatcher = run(ActionOrderStatus(), make_tracker(
+        slots={"verified_order": "104512", "email": "jane.doe@example.com", "order_number": "104512"}))
+    said = texts(dispatcher)
+    assert "on its way with UPS" in said and "1Z999AA10123456784" in said and "ups.com" in said
+    assert slots(events)["order_number"] is None  # the task ends; the verified order stays
+    assert "verified_order" not in slots(events) and "email" not in slots(events)
+
+
+@pytest.mark.parametrize("number, email, phrase", [
+    ("105001", "sam.patel@example.com", "being packed"),
+    ("103877", "jane.doe@example.com", "was delivered on"),
+    ("101932", "sam.patel@example.com", "as a return"),
+    ("100777", "maria.garcia@example.com", "was cancelled"),
+])
+def test_status_for_every_order_state(services, number, email, phrase):
+    _, dispatcher = run(ActionOrderStatus(), make_tracker(slots={"verified_order": number, "email": email}))
+    assert phrase in texts(dispatcher)
+
+
+def test_status_never_reveals_an_unverified_order(services):
+    # a slot claiming verification is not trusted: the email is checked again
+    _, dispatcher = run(ActionOrderStatus(), make_tracker(
+        slots={"verified_order": "104512", "email": "sam.patel@example.com"}))
+    said = texts(dispatcher)
+    assert "104512" not in said and "UPS" not in said and "Pulse" not in said
+
+
+def test_status_after_too_many_failures_offers_the_team(services):
+    _, dispatcher = run(ActionOrderStatus(), make_tracker(slots={"verification_failures": 3}))
+    assert "for your security" in texts(dispatcher)
+
+
+def test_cancel_confirmed(services, directory):
+    _, dispatcher = run(ActionCancelOrder(), make_tracker(slots={
+        "verified_order": "105001", "email": "sam.patel@example.com", "confirm_cancel": True}))
+    assert "is cancelled" in texts(dispatcher)
+    assert directory.get_order("105001").status is OrderStatus.CANCELLED
+
+
+def test_cancel_declined_keeps_the_order(services, directory):
+    _, dispatcher = run(ActionCancelOrder(), make_tracker(slots={
+        "verified_order": "105001", "email": "sam.patel@example.com", "confirm_cancel": False}))
+    assert "stays as it is" in texts(dispatcher)
+    assert directory.get_order("105001").status is OrderStatus.PROCESSING
+
+
+def test_cancel_shipped_order_offers_what_we_can_do(services, directory):
+    _, dispatcher = run(ActionCancelOrder(), make_tracker(slots={
+        "verified_order": "104512", "email": "jane.doe@example.com", "confirm_cancel": True}))
+    said = texts(dispatcher)
+    assert "already shipped" in said and "here's what we can do" in said.lower()
+    assert directory.get_order("104512").status is OrderStatus.SHIPPED
+
+
+def test_change_address(services, directory):
+    _, dispatcher = run(ActionChangeAddress(), make_tracker(slots={
+        "verified_order": "105120", "email": "maria.garcia@example.com",
+        "new_address": "5 Congress Ave, Austin, TX 78702"}))
+    assert "will ship to 5 Congress Ave, Austin, TX 78702" in texts(dispatcher)
+    assert directory.get_order("105120").shipping_address.line1 == "5 Congress Ave"
+
+
+def test_change_address_after_shipping_points_to_the_carrier(services):
+    _, dispatcher = run(ActionChangeAddress(), make_tracker(slots={
+        "verified_order": "104633", "email": "wei.chen@example.com", "new_address": None}))
+    said = texts(dispatcher)
+    assert "FedEx Delivery Manager" in said and "612999999977" in said
+
+
+@pytest.mark.parametrize("number, email, phrase", [
+    ("101932", "sam.patel@example.com", "We refunded $59.99"),
+    ("103512", "priya.nair@example.com", "reached our warehouse"),
+    ("104777", "lucas.martin@example.com", "as soon as the item reaches"),
+    ("104512", "jane.doe@example.com", "no refund"),
+    ("100777", "maria.garcia@example.com", "never charged"),
+])
+def test_refund_status(services, number, email, phrase):
+    _, dispatcher = run(ActionRefundStatus(), make_tracker(slots={"verified_order": number, "email": email}))
+    assert phrase in texts(dispatcher)
+
+
+def test_ask_order_number_offers_a_signed_in_customers_orders(services):
+    _, dispatcher = run(ActionAskOrderNumber(), make_tracker(slots=VERIFIED_JANE))
+    buttons = dispatcher.messages[0]["buttons"]
+    assert [b["payload"] for b in buttons] == [f'/inform{{"order_number": "{n}"}}' for n in ("104512", "103877", "102250")]
+
+
+def test_ask_order_number_of_an_anonymous_customer(services):
+    _, dispatcher = run(ActionAskOrderNumber(), make_tracker())
+    assert dispatcher.messages[0]["response"] == "utter_ask_order_number"
+
+
+def test_stopping_clears_the_half_answered_task(services):
+    events, dispatcher = run(ActionStopOrderTask(), make_tracker(slots={"return_kind": "refund"}))
+    assert SlotSet("return_kind", None) in events
+    assert dispatcher.messages[0]["response"] == "utter_flow_stopped"

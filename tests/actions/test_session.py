@@ -1,0 +1,46 @@
+import logging
+
+from actions.session import ActionSessionStart
+from bot.identity import sign_identity
+from tests.actions.test_orders import run, slots
+from tests.conftest import IDENTITY_SECRET
+from tests.factories import make_tracker
+
+IDENTITY = ("customer_id", "customer_verified", "customer_first_name")
+
+
+def identity(events):
+    return {k: v for k, v in slots(events).items() if k in IDENTITY}
+
+
+def signed(customer_id="C1001", email="jane.doe@example.com", secret=IDENTITY_SECRET):
+    return {"customer": {"customer_id": customer_id, "email": email,
+                         "signature": sign_identity(secret, customer_id, email)}}
+
+
+def test_signed_customer_is_greeted_by_name(services):
+    events, _ = run(ActionSessionStart(), make_tracker(slots={"session_started_metadata": signed()}))
+    assert events[0]["event"] == "session_started" and events[-1]["name"] == "action_listen"
+    assert identity(events) == {"customer_id": "C1001", "customer_verified": True, "customer_first_name": "Jane"}
+
+
+def test_forged_signature_is_anonymous_and_logged(services, caplog):
+    with caplog.at_level(logging.WARNING):
+        events, _ = run(ActionSessionStart(), make_tracker(
+            slots={"session_started_metadata": signed(secret="forged")}))
+    assert identity(events) == {"customer_verified": False}
+    assert "bad signature" in caplog.text
+
+
+def test_signed_identity_must_match_the_store(services):
+    events, _ = run(ActionSessionStart(), make_tracker(
+        slots={"session_started_metadata": signed(customer_id="C1001", email="someone@example.com")}))
+    assert identity(events) == {"customer_verified": False}
+
+
+def test_identity_is_not_carried_into_an_anonymous_session(services):
+    events, _ = run(ActionSessionStart(), make_tracker(slots={
+        "customer_id": "C1001", "customer_verified": True, "customer_first_name": "Jane",
+        "email": "jane.doe@example.com"}))
+    assert slots(events) == {"customer_verified": False, "email": "jane.doe@example.com",
+                             "verification_failures": 0.0}

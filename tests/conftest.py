@@ -1,0 +1,53 @@
+"""Shared fixtures: a seeded demo store on a fixed clock, installed as the actions' services."""
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from actions.services import use_services
+from bot.container import Services
+from bot.settings import Settings
+from bot.store.seed import demo_data
+from bot.store.service import OrderService
+from tests.fakes import InMemoryCustomerDirectory
+
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+# A fixed "now" keeps return windows and dates stable whatever day the suite runs.
+NOW = datetime(2026, 10, 6, 12, 0)
+IDENTITY_SECRET = "test-identity-secret"
+
+
+def seeded_directory(directory, now: datetime = NOW):  # noqa: ANN001, ANN201 - any CustomerDirectory
+    customers, orders, returns, refunds = demo_data(now)
+    directory.insert(customers, orders)
+    for ra in returns:
+        directory.add_return(ra)
+    for refund in refunds:
+        directory.add_refund(refund)
+    return directory
+
+
+@pytest.fixture
+def directory() -> InMemoryCustomerDirectory:
+    return seeded_directory(InMemoryCustomerDirectory())
+
+
+@pytest.fixture
+def order_service(directory: InMemoryCustomerDirectory) -> OrderService:
+    return OrderService(directory, clock=lambda: NOW)
+
+
+@pytest.fixture
+def services(tmp_path: Path, directory: InMemoryCustomerDirectory, order_service: OrderService):
+    settings = Settings.from_env({"SUPPORT_DATA_DIR": str(tmp_path), "IDENTITY_SECRET": IDENTITY_SECRET,
+                                  "RASA_TOKEN": "test-token"})
+    installed = Services(settings=settings, directory=directory, orders=order_service)
+    use_services(installed)
+    yield installed
+    use_services(None)
