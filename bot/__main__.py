@@ -75,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("prepare", help="create the data folder, seed the demo store, train if needed")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from dotenv import load_dotenv
+
+    load_dotenv(PROJECT_ROOT / ".env", override=False)  # the real environment wins over the file
     try:
         settings = Settings.from_env()
     except ConfigurationError as error:

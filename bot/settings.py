@@ -16,8 +16,13 @@ from bot.errors import ConfigurationError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def _get(env: Mapping[str, str], name: str) -> str:
+    """The variable's value without surrounding blanks ('' when unset); Make's .env include keeps them."""
+    return (env.get(name) or "").strip()
+
+
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
+    raw = _get(env, name)
     if not raw:
         return default
     try:
@@ -60,21 +65,21 @@ class Settings:
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
         """Read and validate the settings; secrets are generated into the data folder when unset."""
         env = os.environ if env is None else env
-        data_dir = Path(env.get("SUPPORT_DATA_DIR") or PROJECT_ROOT / "var").resolve()
-        lock_type = (env.get("LOCK_STORE") or "in_memory").strip().lower()
+        data_dir = Path(_get(env, "SUPPORT_DATA_DIR") or PROJECT_ROOT / "var").resolve()
+        lock_type = (_get(env, "LOCK_STORE") or "in_memory").strip().lower()
         if lock_type not in ("in_memory", "redis"):
             raise ConfigurationError(f"LOCK_STORE must be 'in_memory' or 'redis', got {lock_type!r}")
         return cls(
             data_dir=data_dir,
             rasa_port=_int(env, "RASA_PORT", 5005),
             action_port=_int(env, "ACTION_PORT", 5055),
-            host=env.get("SUPPORT_HOST") or "127.0.0.1",
-            rasa_token=env.get("RASA_TOKEN") or _secret_file(data_dir, "rasa_token"),
-            identity_secret=env.get("IDENTITY_SECRET") or _secret_file(data_dir, "identity_secret"),
-            tracker_store_url=env.get("TRACKER_STORE_URL") or f"sqlite:///{data_dir / 'conversations.db'}",
-            store_db_url=env.get("STORE_DB_URL") or f"sqlite:///{data_dir / 'store.db'}",
+            host=_get(env, "SUPPORT_HOST") or "127.0.0.1",
+            rasa_token=_get(env, "RASA_TOKEN") or _secret_file(data_dir, "rasa_token"),
+            identity_secret=_get(env, "IDENTITY_SECRET") or _secret_file(data_dir, "identity_secret"),
+            tracker_store_url=_get(env, "TRACKER_STORE_URL") or f"sqlite:///{data_dir / 'conversations.db'}",
+            store_db_url=_get(env, "STORE_DB_URL") or f"sqlite:///{data_dir / 'store.db'}",
             lock_store_type=lock_type,
-            lock_store_host=env.get("LOCK_STORE_HOST") or "127.0.0.1",
+            lock_store_host=_get(env, "LOCK_STORE_HOST") or "127.0.0.1",
         )
 
     def rasa_environment(self) -> dict[str, str]:

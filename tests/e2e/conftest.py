@@ -1,0 +1,76 @@
+"""Real Rasa and action-server processes on their own ports, data folder and demo store."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
+
+import pytest
+import requests
+
+from bot import runner
+from bot.__main__ import MODEL_DIR
+from bot.settings import Settings
+from bot.store.directory import SqlCustomerDirectory
+from bot.store.seed import seed
+from bot.store.service import utcnow
+
+TOKEN = "e2e-test-token"
+
+
+@dataclass
+class Servers:
+    settings: Settings
+    processes: List[runner.ManagedProcess]
+
+    @property
+    def webhook(self) -> str:
+        return f"{self.settings.rasa_url}/webhooks/rest/webhook"
+
+    def say(self, sender: str, text: str, metadata: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
+        """Send one customer message over REST; return the bot's messages."""
+        body: Dict[str, Any] = {"sender": sender, "message": text}
+        if metadata is not None:
+            body["metadata"] = metadata
+        reply = requests.post(self.webhook, json=body, timeout=60)
+        assert reply.status_code == 200, reply.text
+        return reply.json()
+
+    def tracker(self, sender: str) -> Dict[str, Any]:
+        reply = requests.get(f"{self.settings.rasa_url}/conversations/{sender}/tracker",
+                             params={"token": TOKEN}, timeout=30)
+        reply.raise_for_status()
+        return reply.json()
+
+    def restart(self) -> None:
+        runner.stop_all(self.processes)
+        self.processes = runner.start_all(self.settings, MODEL_DIR)
+
+
+def text_of(messages: List[Dict[str, Any]]) -> str:
+    return " ".join(m.get("text") or "" for m in messages)
+
+
+def new_sender() -> str:
+    return f"e2e-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    """The project's model, trained if data, domain or config changed (Rasa's fingerprint)."""
+    runner.train(Settings.from_env(), MODEL_DIR)
+    return MODEL_DIR
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory, trained_model: Path) -> Iterator[Servers]:
+    data_dir: Path = tmp_path_factory.mktemp("support-data")
+    settings = Settings.from_env({
+        "SUPPORT_DATA_DIR": str(data_dir), "RASA_PORT": "15005", "ACTION_PORT": "15055",
+        "RASA_TOKEN": TOKEN, "IDENTITY_SECRET": "e2e-identity-secret",
+    })
+    seed(SqlCustomerDirectory.from_url(settings.store_db_url), utcnow())
+    servers = Servers(settings, runner.start_all(settings, MODEL_DIR))
+    yield servers
+    runner.stop_all(servers.processes)
