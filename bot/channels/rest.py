@@ -42,7 +42,11 @@ def parse_body(raw: bytes) -> tuple[str, str, Optional[Dict[str, Any]]]:
         raise InvalidRequest(f"the body is not valid JSON ({error.msg}). " + USAGE) from None
     if not isinstance(body, dict):
         raise InvalidRequest(f"the body must be a JSON object, not {type(body).__name__}. " + USAGE)
-    sender, message, metadata = body.get("sender"), body.get("message"), body.get("metadata")
+    return check_message(body.get("sender"), body.get("message"), body.get("metadata"))
+
+
+def check_message(sender: Any, message: Any, metadata: Any) -> tuple[str, str, Optional[Dict[str, Any]]]:
+    """Validate one incoming message of any channel; raise InvalidRequest saying what is wrong."""
     if not isinstance(sender, str) or not sender.strip():
         raise InvalidRequest('"sender" must be a non-empty string identifying the conversation')
     if len(sender) > MAX_SENDER_CHARS or not sender.isprintable():

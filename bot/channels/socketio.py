@@ -1,0 +1,64 @@
+"""Rasa's socket.io channel (the website channel) with two fixes.
+
+- Rasa 3.6 calls python-socketio's `enter_room` without `await` (RasaHQ/rasa#13027); since
+  python-socketio 5.10 it is a coroutine, so with `session_persistence` no answer ever reached
+  the browser. The session handler here awaits it.
+- Messages are checked like the REST channel's (bot/channels/rest.py): a malformed one is
+  answered with an `error` event instead of being dropped or crashing the handler.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+
+from bot.channels.rest import InvalidRequest, check_message
+
+logger = logging.getLogger(__name__)
+
+
+class SupportSocketIOInput(SocketIOInput):
+    @classmethod
+    def name(cls) -> Text:
+        return "socketio"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> SocketBlueprint:
+        webhook = super().blueprint(on_new_message)
+        sio = self.sio
+
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: Text, data: Optional[Dict]) -> None:
+            requested = data.get("session_id") if isinstance(data, dict) else None
+            valid = isinstance(requested, str) and 0 < len(requested) <= 128 and requested.isprintable()
+            session_id = requested if valid else uuid.uuid4().hex
+            if self.session_persistence:
+                await sio.enter_room(sid, session_id)
+            await sio.emit("session_confirm", session_id, room=sid)
+
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def handle_message(sid: Text, data: Any) -> None:
+            try:
+                if not isinstance(data, dict):
+                    raise InvalidRequest("the event must carry an object {message, session_id, metadata}")
+                sender = data.get("session_id") if self.session_persistence else sid
+                metadata = data.get(self.metadata_key)
+                if isinstance(metadata, str):
+                    try:
+                        metadata = json.loads(metadata)
+                    except json.JSONDecodeError:
+                        raise InvalidRequest('"metadata" is not valid JSON') from None
+                sender, text, metadata = check_message(sender, data.get("message"), metadata)
+            except InvalidRequest as invalid:
+                logger.info("rejected socket.io message from %s: %s", sid, invalid)
+                await sio.emit("error", {"error": str(invalid)}, room=sid)
+                return
+            output = SocketIOOutput(sio, self.bot_message_evt)
+            await on_new_message(
+                UserMessage(text, output, sender, input_channel=self.name(), metadata=metadata or {})
+            )
+
+        return webhook

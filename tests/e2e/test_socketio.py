@@ -1,0 +1,42 @@
+"""The website channel: Rasa's socket.io channel with session persistence."""
+import queue
+import uuid
+
+import pytest
+import socketio
+
+pytestmark = pytest.mark.integration
+
+
+def test_socketio_conversation_keeps_its_session(servers):
+    session_id = uuid.uuid4().hex
+    received: "queue.Queue[dict]" = queue.Queue()
+    client = socketio.Client(reconnection=False)
+    client.on("bot_uttered", received.put)
+    client.on("session_confirm", lambda sid: received.put({"session_confirm": sid}))
+    client.connect(servers.settings.rasa_url, transports=["polling"], wait_timeout=20)
+    try:
+        client.emit("session_request", {"session_id": session_id})
+        assert received.get(timeout=20) == {"session_confirm": session_id}
+        client.emit("user_uttered", {"message": "hello", "session_id": session_id})
+        assert "welcome to Brightwave" in received.get(timeout=60)["text"]
+    finally:
+        client.disconnect()
+    # the conversation is stored under the session id, so a reload (same session id) continues it
+    events = servers.tracker(session_id)["events"]
+    assert [e["text"] for e in events if e["event"] == "user"] == ["hello"]
+
+
+def test_malformed_socketio_messages_get_an_error_event(servers):
+    errors: "queue.Queue[dict]" = queue.Queue()
+    client = socketio.Client(reconnection=False)
+    client.on("error", errors.put)
+    client.connect(servers.settings.rasa_url, transports=["polling"], wait_timeout=20)
+    try:
+        client.emit("session_request", {"session_id": uuid.uuid4().hex})
+        for bad in ("just a string", {"message": 42, "session_id": "s"}, {"message": "hi"},
+                    {"message": "hi", "session_id": "s", "metadata": "{not json"}):
+            client.emit("user_uttered", bad)
+            assert "error" in errors.get(timeout=20)
+    finally:
+        client.disconnect()
