@@ -5,18 +5,19 @@ relative to the repository root, see each set's PROVENANCE.md); nothing is copie
 project. Texts are whitespace-normalised (stray newlines and non-breaking spaces in BANKING77
 become single spaces) so that every example is one line of plain text.
 """
+
 from __future__ import annotations
 
 import csv
 import json
 import random
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
-Example = Tuple[str, str]
-PathLike = Union[str, Path]
+Example = tuple[str, str]
+PathLike = str | Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATASETS_DIR = REPO_ROOT.parent / "shared" / "datasets"
@@ -31,14 +32,14 @@ class Dataset:
     """Train/test (and optional validation) examples of one benchmark set."""
 
     name: str
-    train: List[Example]
-    test: List[Example]
-    val: Optional[List[Example]] = None
+    train: list[Example]
+    test: list[Example]
+    val: list[Example] | None = None
     # label of out-of-scope examples, if the set has them
-    oos_label: Optional[str] = None
+    oos_label: str | None = None
 
     @property
-    def labels(self) -> List[str]:
+    def labels(self) -> list[str]:
         return sorted({label for _, label in self.train})
 
 
@@ -47,7 +48,7 @@ def normalise_text(text: str) -> str:
     return " ".join(text.split())
 
 
-def _clean(pairs: Iterable[Tuple[str, str]]) -> List[Example]:
+def _clean(pairs: Iterable[tuple[str, str]]) -> list[Example]:
     examples = []
     for text, label in pairs:
         text, label = normalise_text(str(text)), str(label).strip()
@@ -56,7 +57,7 @@ def _clean(pairs: Iterable[Tuple[str, str]]) -> List[Example]:
     return examples
 
 
-def load_csv(path: PathLike) -> List[Example]:
+def load_csv(path: PathLike) -> list[Example]:
     """A CSV file with a header holding a `text` column and a `label` column.
 
     BANKING77's own `category` column is accepted in place of `label`.
@@ -85,15 +86,13 @@ def load_clinc150(datasets_dir: PathLike = DEFAULT_DATASETS_DIR, variant: str = 
     """
     data = json.loads((Path(datasets_dir) / "clinc150" / variant).read_text(encoding="utf-8"))
 
-    def split(name: str) -> List[Example]:
+    def split(name: str) -> list[Example]:
         return _clean(data[name]) + _clean(data[f"oos_{name}"])
 
-    return Dataset(
-        "clinc150", train=split("train"), val=split("val"), test=split("test"), oos_label=CLINC_OOS_LABEL
-    )
+    return Dataset("clinc150", train=split("train"), val=split("val"), test=split("test"), oos_label=CLINC_OOS_LABEL)
 
 
-def load_rasa_nlu(path: PathLike) -> List[Example]:
+def load_rasa_nlu(path: PathLike) -> list[Example]:
     """Intent examples of a Rasa NLU file or directory, entity annotations stripped.
 
     Uses Rasa's own reader, so `[Pulse 700](product)` becomes `Pulse 700`. Regexes, lookup
@@ -122,7 +121,7 @@ def load_dataset(
     spec: str,
     datasets_dir: PathLike = DEFAULT_DATASETS_DIR,
     repo_root: PathLike = REPO_ROOT,
-    oos_label: Optional[str] = None,
+    oos_label: str | None = None,
 ) -> Dataset:
     """`banking77`, `clinc150`, `project` or `csv:TRAIN.csv,TEST.csv`."""
     if spec == "banking77":
@@ -132,7 +131,7 @@ def load_dataset(
     if spec == "project":
         return load_project(repo_root)
     if spec.startswith("csv:"):
-        paths = [part.strip() for part in spec[len("csv:"):].split(",")]
+        paths = [part.strip() for part in spec[len("csv:") :].split(",")]
         if len(paths) != 2 or not all(paths):
             raise ValueError(f"expected csv:TRAIN.csv,TEST.csv, got {spec!r}")
         train, test = load_csv(paths[0]), load_csv(paths[1])
@@ -141,7 +140,7 @@ def load_dataset(
     raise ValueError(f"unknown dataset {spec!r}: use one of {', '.join(NAMED_DATASETS)} or csv:TRAIN,TEST")
 
 
-def stratified_subset(examples: Sequence[Example], limit: Optional[int], seed: int = 0) -> List[Example]:
+def stratified_subset(examples: Sequence[Example], limit: int | None, seed: int = 0) -> list[Example]:
     """A deterministic subset of about `limit` examples with the label proportions kept.
 
     Each label gets its proportional share (largest remainders first, at least one per label
@@ -152,7 +151,7 @@ def stratified_subset(examples: Sequence[Example], limit: Optional[int], seed: i
         return list(examples)
     if limit <= 0:
         return []
-    by_label: Dict[str, List[int]] = defaultdict(list)
+    by_label: dict[str, list[int]] = defaultdict(list)
     for index, (_, label) in enumerate(examples):
         by_label[label].append(index)
     labels = sorted(by_label)
@@ -170,7 +169,7 @@ def stratified_subset(examples: Sequence[Example], limit: Optional[int], seed: i
         if quota[label] < len(by_label[label]):
             quota[label] += 1
             remaining -= 1
-    chosen: List[int] = []
+    chosen: list[int] = []
     for label in labels:
         indices = list(by_label[label])
         random.Random(f"{seed}:{label}").shuffle(indices)
