@@ -1,4 +1,4 @@
-"""Command line of the project: `python -m bot run | prepare | seed`."""
+"""Command line of the project: `bot run | prepare | kb ...` (also `python -m bot ...`)."""
 from __future__ import annotations
 
 import argparse
@@ -25,7 +25,22 @@ def prepare(settings: Settings) -> None:
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     if seed(SqlCustomerDirectory.from_url(settings.store_db_url), utcnow()):
         print(f"Seeded the demo store in {settings.store_db_url}")
+    build_knowledge_base(settings)
     runner.train(settings, MODEL_DIR)
+
+
+def build_knowledge_base(settings: Settings) -> None:
+    """Index the help articles; only changed passages are embedded again, unchanged is a no-op."""
+    from bot.embeddings import SentenceTransformerEmbedder
+    from bot.knowledge.articles import load_articles
+    from bot.knowledge.index import build_index
+
+    articles, problems = load_articles(settings.kb_articles_dir)
+    for problem in problems:
+        print(f"knowledge base: {problem}", file=sys.stderr)
+    report = build_index(articles, SentenceTransformerEmbedder(), settings.kb_index_dir, problems=problems)
+    state = "built" if report.changed else "up to date"
+    print(f"Knowledge base {state}: {report.articles} articles, {report.passages} passages in {settings.kb_index_dir}")
 
 
 def run(settings: Settings) -> int:
@@ -69,10 +84,16 @@ def run(settings: Settings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["kb"]:  # the support leads' knowledge-base commands (bot/knowledge/cli.py)
+        from bot.knowledge.cli import main as kb_main
+
+        return kb_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="prepare, then start every process; Ctrl-C stops them")
-    commands.add_parser("prepare", help="create the data folder, seed the demo store, train if needed")
+    commands.add_parser("prepare", help="create the data folder, seed the demo store, index the KB, train if needed")
+    commands.add_parser("kb", help="knowledge-base commands for support leads: bot kb --help")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from dotenv import load_dotenv

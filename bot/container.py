@@ -1,11 +1,43 @@
 """The composition root: builds the services from settings. Nothing else constructs them."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Callable, Optional
 
+from bot.insights.log import InsightLog, SqlInsightLog
+from bot.knowledge.errors import KnowledgeBaseError
+from bot.knowledge.service import KnowledgeBase
 from bot.settings import Settings
 from bot.store.directory import CustomerDirectory, SqlCustomerDirectory
 from bot.store.service import OrderService
+
+logger = logging.getLogger(__name__)
+
+
+class KnowledgeUnavailable(KnowledgeBaseError):
+    """No usable index (not built yet, or built with another model); the cause is logged."""
+
+
+@dataclass
+class LazyKnowledge:
+    """Opens the knowledge base on first use, so the action server starts before an index exists."""
+
+    opener: Callable[[], KnowledgeBase]
+    _kb: Optional[KnowledgeBase] = field(default=None, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def get(self) -> KnowledgeBase:
+        if self._kb is None:
+            with self._lock:
+                if self._kb is None:
+                    try:
+                        self._kb = self.opener()
+                    except KnowledgeBaseError as error:
+                        logger.error("knowledge base unavailable: %s", error)
+                        raise KnowledgeUnavailable(str(error)) from error
+        return self._kb
 
 
 @dataclass(frozen=True)
@@ -13,9 +45,19 @@ class Services:
     settings: Settings
     directory: CustomerDirectory
     orders: OrderService
+    insights: InsightLog
+    knowledge: LazyKnowledge
 
 
 def build_services(settings: Settings) -> Services:
+    from bot.embeddings import SentenceTransformerEmbedder
+
     directory = SqlCustomerDirectory.from_url(settings.store_db_url)
     directory.create_schema()
-    return Services(settings=settings, directory=directory, orders=OrderService(directory))
+    return Services(
+        settings=settings,
+        directory=directory,
+        orders=OrderService(directory),
+        insights=SqlInsightLog.from_url(settings.app_db_url),
+        knowledge=LazyKnowledge(lambda: KnowledgeBase.open(settings.kb_index_dir, SentenceTransformerEmbedder())),
+    )

@@ -48,6 +48,9 @@ class Settings:
     store_db_url: str
     lock_store_type: str
     lock_store_host: str
+    app_db_url: str
+    kb_articles_dir: Path
+    kb_index_dir: Path
 
     @property
     def action_endpoint_url(self) -> str:
@@ -80,6 +83,9 @@ class Settings:
             store_db_url=_get(env, "STORE_DB_URL") or f"sqlite:///{data_dir / 'store.db'}",
             lock_store_type=lock_type,
             lock_store_host=_get(env, "LOCK_STORE_HOST") or "127.0.0.1",
+            app_db_url=_get(env, "APP_DB_URL") or f"sqlite:///{data_dir / 'app.db'}",
+            kb_articles_dir=Path(_get(env, "KB_ARTICLES_DIR") or PROJECT_ROOT / "knowledge_base" / "articles"),
+            kb_index_dir=Path(_get(env, "KB_INDEX_DIR") or data_dir / "kb_index").resolve(),
         )
 
     def rasa_environment(self) -> dict[str, str]:
@@ -93,6 +99,9 @@ class Settings:
             "LOCK_STORE_HOST": self.lock_store_host,
             "RASA_TOKEN": self.rasa_token,
             "IDENTITY_SECRET": self.identity_secret,
+            "APP_DB_URL": self.app_db_url,
+            "KB_ARTICLES_DIR": str(self.kb_articles_dir),
+            "KB_INDEX_DIR": str(self.kb_index_dir),
         }
 
 

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from actions.services import use_services
-from bot.container import Services
+from bot.container import LazyKnowledge, Services
+from bot.insights.log import SqlInsightLog
+from bot.knowledge.errors import IndexNotFound
 from bot.settings import Settings
 from bot.store.seed import demo_data
 from bot.store.service import OrderService
@@ -47,7 +49,12 @@ def order_service(directory: InMemoryCustomerDirectory) -> OrderService:
 def services(tmp_path: Path, directory: InMemoryCustomerDirectory, order_service: OrderService):
     settings = Settings.from_env({"SUPPORT_DATA_DIR": str(tmp_path), "IDENTITY_SECRET": IDENTITY_SECRET,
                                   "RASA_TOKEN": "test-token"})
-    installed = Services(settings=settings, directory=directory, orders=order_service)
+    def no_index():
+        raise IndexNotFound(f"no index in {tmp_path / 'kb_index'}")
+
+    installed = Services(settings=settings, directory=directory, orders=order_service,
+                         insights=SqlInsightLog.from_url(f"sqlite:///{tmp_path / 'app.db'}"),
+                         knowledge=LazyKnowledge(no_index))
     use_services(installed)
     yield installed
     use_services(None)

@@ -9,6 +9,7 @@ DOMAIN_SLOTS = (
     "customer_id", "customer_verified", "customer_first_name", "order_flow", "form_flow", "order_number",
     "email", "verified_order", "verification_failures", "confirm_cancel", "new_address", "return_item",
     "return_kind", "return_reason", "requested_slot", "session_started_metadata",
+    "kb_article", "kb_question", "kb_alternatives", "kb_misses",
 )
 
 
@@ -23,7 +24,7 @@ def make_tracker(
 ) -> Tracker:
     """A tracker whose latest user message is `text` classified as `intent`, with `slots` set."""
     all_slots: Dict[str, Any] = {name: None for name in DOMAIN_SLOTS}
-    all_slots.update({"customer_verified": False, "verification_failures": 0.0})
+    all_slots.update({"customer_verified": False, "verification_failures": 0.0, "kb_misses": 0.0})
     all_slots.update(slots or {})
     latest = {
         "text": text,

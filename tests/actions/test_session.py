@@ -42,5 +42,5 @@ def test_identity_is_not_carried_into_an_anonymous_session(services):
     events, _ = run(ActionSessionStart(), make_tracker(slots={
         "customer_id": "C1001", "customer_verified": True, "customer_first_name": "Jane",
         "email": "jane.doe@example.com"}))
-    assert slots(events) == {"customer_verified": False, "email": "jane.doe@example.com",
-                             "verification_failures": 0.0}
+    assert identity(events) == {"customer_verified": False}
+    assert slots(events)["email"] == "jane.doe@example.com"  # other slots carry over

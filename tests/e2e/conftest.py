@@ -1,6 +1,7 @@
 """Real Rasa and action-server processes on their own ports, data folder and demo store."""
 from __future__ import annotations
 
+import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,8 +11,8 @@ import pytest
 import requests
 
 from bot import runner
-from bot.__main__ import MODEL_DIR
-from bot.settings import Settings
+from bot.__main__ import MODEL_DIR, build_knowledge_base
+from bot.settings import PROJECT_ROOT, Settings
 from bot.store.directory import SqlCustomerDirectory
 from bot.store.seed import seed
 from bot.store.service import utcnow
@@ -66,11 +67,14 @@ def trained_model() -> Path:
 @pytest.fixture(scope="session")
 def servers(tmp_path_factory: pytest.TempPathFactory, trained_model: Path) -> Iterator[Servers]:
     data_dir: Path = tmp_path_factory.mktemp("support-data")
+    articles = data_dir / "articles"  # a copy, so tests can change an article and rebuild
+    shutil.copytree(PROJECT_ROOT / "knowledge_base" / "articles", articles)
     settings = Settings.from_env({
         "SUPPORT_DATA_DIR": str(data_dir), "RASA_PORT": "15005", "ACTION_PORT": "15055",
-        "RASA_TOKEN": TOKEN, "IDENTITY_SECRET": "e2e-identity-secret",
+        "RASA_TOKEN": TOKEN, "IDENTITY_SECRET": "e2e-identity-secret", "KB_ARTICLES_DIR": str(articles),
     })
     seed(SqlCustomerDirectory.from_url(settings.store_db_url), utcnow())
+    build_knowledge_base(settings)
     servers = Servers(settings, runner.start_all(settings, MODEL_DIR))
     yield servers
     runner.stop_all(servers.processes)

@@ -34,7 +34,7 @@ def _postgres_directory():
     def drop() -> None:
         engine.dispose()
         with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()
 
     return directory, drop

@@ -1,0 +1,160 @@
+"""Answers from the help centre: the best passage with its article, "Did this help?", and honesty
+when there is no good answer. Every answer, rating and miss is recorded for the leads."""
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.services import get_services
+from bot.container import KnowledgeUnavailable
+from bot.errors import NotFound
+from bot.insights.log import ANSWERED, CLARIFIED, RATED, UNANSWERED, KnowledgeEvent
+from bot.knowledge.search import ANSWER, CLARIFY, SearchHit
+from bot.store.service import utcnow
+
+logger = logging.getLogger(__name__)
+
+RELATIVE_LINK = re.compile(r"\]\(([a-z0-9-]+)\.md\)")
+HELPFUL_BUTTONS = [{"title": "Yes, thanks", "payload": "/answer_helped"},
+                   {"title": "No", "payload": "/answer_not_helpful"}]
+HELPED = ("affirm", "answer_helped")
+NO_ANSWER = ("I'm sorry, I don't have a good answer to that in our help centre. A person from our team can "
+             "help: support@brightwave.example, or chat Monday–Friday 8:00–20:00 and Saturday 9:00–17:00 Eastern.")
+UNAVAILABLE = ("I'm sorry, I can't search our help centre right now. Our team can help: "
+               "support@brightwave.example, or chat Monday–Friday 8:00–20:00 and Saturday 9:00–17:00 Eastern.")
+
+
+def render_answer(hit: SearchHit, base_url: str) -> str:
+    """The passage as the customer reads it: links to other articles point at the help centre."""
+    text = RELATIVE_LINK.sub(lambda m: f"]({base_url}{m.group(1)})", hit.passage.text.strip())
+    return f"{text}\n\nFrom \"{hit.title}\": {hit.url}\n\nDid this help?"
+
+
+def help_centre_base(url: str) -> str:
+    return url.rsplit("/", 1)[0] + "/" if "/" in url else ""
+
+
+def question_of(tracker: Tracker) -> str:
+    return " ".join(str(tracker.latest_message.get("text") or "").split())
+
+
+def record(tracker: Tracker, kind: str, question: str, hit: Optional[SearchHit] = None,
+           helpful: Optional[bool] = None, article_id: Optional[str] = None) -> None:
+    get_services().insights.record(KnowledgeEvent(
+        conversation_id=tracker.sender_id, kind=kind, question=question[:2000], at=utcnow(),
+        article_id=hit.article_id if hit else article_id, score=hit.score if hit else None, helpful=helpful))
+
+
+def answer_with(hit: SearchHit, alternatives: List[str], question: str, dispatcher: CollectingDispatcher,
+                tracker: Tracker) -> List[EventType]:
+    dispatcher.utter_message(text=render_answer(hit, help_centre_base(hit.url)), buttons=HELPFUL_BUTTONS)
+    record(tracker, ANSWERED, question, hit)
+    return [SlotSet("kb_article", hit.article_id), SlotSet("kb_question", question),
+            SlotSet("kb_alternatives", alternatives)]
+
+
+def no_answer(tracker: Tracker, question: str, dispatcher: CollectingDispatcher) -> List[EventType]:
+    record(tracker, UNANSWERED, question)
+    misses = (tracker.get_slot("kb_misses") or 0) + 1
+    if tracker.latest_message.get("intent", {}).get("name") == "nlu_fallback":
+        # not understood and not in the help centre: ask them to rephrase (two-stage fallback)
+        return [SlotSet("kb_misses", misses), SlotSet("kb_article", None), FollowupAction("action_two_stage_fallback")]
+    dispatcher.utter_message(text=NO_ANSWER)
+    return [SlotSet("kb_misses", misses), SlotSet("kb_article", None)]
+
+
+class ActionAnswerQuestion(Action):
+    """Searches the help centre for the customer's message and answers, asks which, or says so."""
+
+    def name(self) -> Text:
+        return "action_answer_question"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        question = question_of(tracker)
+        try:
+            kb = get_services().knowledge.get()
+            vector = kb.embed_query(question) if question else None
+            decision = kb.decide(question, vector=vector)
+        except KnowledgeUnavailable:
+            dispatcher.utter_message(text=UNAVAILABLE)
+            return []
+        if decision.action == ANSWER:
+            hit = decision.hits[0]
+            # the next best articles, offered one by one if the customer says it did not help
+            runners_up = [h.article_id for h in kb.search(question, k=3, vector=vector) if h.article_id != hit.article_id]
+            return [*answer_with(hit, runners_up, question, dispatcher, tracker), SlotSet("kb_misses", 0)]
+        if decision.action == CLARIFY:
+            record(tracker, CLARIFIED, question, decision.hits[0])
+            dispatcher.utter_message(
+                text="I found a few articles that might help. Which one is closest?",
+                buttons=[{"title": h.title, "payload": f'/inform{{"kb_article": "{h.article_id}"}}'}
+                         for h in decision.hits]
+                + [{"title": "None of these", "payload": "/answer_not_helpful"}],
+            )
+            return [SlotSet("kb_question", question), SlotSet("kb_article", None), SlotSet("kb_alternatives", [])]
+        return no_answer(tracker, question, dispatcher)
+
+
+class ActionShowArticle(Action):
+    """The customer picked one of the offered articles."""
+
+    def name(self) -> Text:
+        return "action_show_article"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        chosen = tracker.get_slot("kb_article")
+        question = tracker.get_slot("kb_question") or question_of(tracker)
+        offered = [a for a in (tracker.get_slot("kb_alternatives") or []) if a != chosen]
+        try:
+            kb = get_services().knowledge.get()
+            hits = [h for h in kb.search(question, k=5) if h.article_id == chosen]
+            if not hits:  # picked from an older offer: show the article's best passage for its title
+                article = kb.article(chosen or "")
+                hits = [h for h in kb.search(article.title, k=5) if h.article_id == chosen]
+        except (KnowledgeUnavailable, NotFound):
+            dispatcher.utter_message(text=UNAVAILABLE)
+            return [SlotSet("kb_article", None)]
+        if not hits:
+            return no_answer(tracker, question, dispatcher)
+        return answer_with(hits[0], offered, question, dispatcher, tracker)
+
+
+class ActionRateAnswer(Action):
+    """Records "Did this help?"; a "no" gets the next best article, then the offer of a person."""
+
+    def name(self) -> Text:
+        return "action_rate_answer"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        article_id = tracker.get_slot("kb_article")
+        question = tracker.get_slot("kb_question") or ""
+        helpful = tracker.latest_message.get("intent", {}).get("name") in HELPED
+        if not article_id:  # "none of these", or a rating with no answer pending
+            record(tracker, UNANSWERED, question)
+            dispatcher.utter_message(text=NO_ANSWER)
+            return [SlotSet("kb_alternatives", []), SlotSet("kb_misses", (tracker.get_slot("kb_misses") or 0) + 1)]
+        record(tracker, RATED, question, helpful=helpful, article_id=article_id)
+        if helpful:
+            dispatcher.utter_message(text="Great, glad that helped! Anything else I can do for you?")
+            return [SlotSet("kb_article", None), SlotSet("kb_misses", 0)]
+        alternatives = list(tracker.get_slot("kb_alternatives") or [])
+        misses = (tracker.get_slot("kb_misses") or 0) + 1
+        if alternatives:
+            # shown by action_show_article, so a typed yes/no rates the new answer (data/rules/knowledge.yml)
+            dispatcher.utter_message(text="Sorry about that. This one might fit better:")
+            return [SlotSet("kb_article", alternatives[0]), SlotSet("kb_alternatives", alternatives[1:]),
+                    SlotSet("kb_misses", misses), FollowupAction("action_show_article")]
+        record(tracker, UNANSWERED, question)
+        dispatcher.utter_message(text="Sorry I couldn't find the right answer. " + NO_ANSWER.split(". ", 1)[1])
+        return [SlotSet("kb_article", None), SlotSet("kb_alternatives", []), SlotSet("kb_misses", misses)]

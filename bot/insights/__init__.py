@@ -1,0 +1,1 @@
+"""What support leads learn from: knowledge-base answers, ratings and unanswered questions."""

@@ -1,0 +1,149 @@
+from typing import Dict, List
+
+import pytest
+
+from actions.knowledge import ActionAnswerQuestion, ActionRateAnswer, ActionShowArticle, render_answer
+from bot.container import LazyKnowledge
+from bot.errors import NotFound
+from bot.insights.log import ANSWERED, CLARIFIED, RATED, UNANSWERED
+from bot.knowledge.passages import Passage
+from bot.knowledge.search import ANSWER, CLARIFY, NO_ANSWER, AnswerDecision, SearchHit
+from tests.actions.test_orders import run, slots, texts
+from tests.factories import make_tracker
+
+
+def hit(article_id: str, score: float = 0.9, text: str = "Hold Power for 10 seconds.") -> SearchHit:
+    passage = Passage(f"p-{article_id}", article_id, article_id.replace("-", " ").title(), "Steps", text, 0, text)
+    return SearchHit(article_id, passage.title, f"https://help.brightwave.example/articles/{article_id}",
+                     passage, score)
+
+
+class FakeKnowledgeBase:
+    """Answers every question with the decision and ranking it was given."""
+
+    def __init__(self, decision: AnswerDecision, ranking: List[SearchHit]) -> None:
+        self.decision, self.ranking = decision, ranking
+        self.questions: List[str] = []
+
+    def embed_query(self, question):
+        return None
+
+    def decide(self, question, vector=None):
+        self.questions.append(question)
+        return self.decision
+
+    def search(self, question, k=5, vector=None):
+        return self.ranking[:k]
+
+    def article(self, article_id):
+        for h in self.ranking:
+            if h.article_id == article_id:
+                return h
+        raise NotFound(article_id)
+
+
+def decision(action: str, hits) -> AnswerDecision:
+    score = hits[0].score if hits else 0.1
+    return AnswerDecision(action=action, hits=tuple(hits), top_score=score, margin=0.1, confidence=score,
+                          reason="test")
+
+
+RANKING = [hit("reset-pulse-700"), hit("pair-headphones", 0.7), hit("update-firmware", 0.6)]
+
+
+@pytest.fixture
+def kb(services) -> FakeKnowledgeBase:
+    fake = FakeKnowledgeBase(decision(ANSWER, RANKING[:1]), RANKING)
+    object.__setattr__(services, "knowledge", LazyKnowledge(lambda: fake))
+    return fake
+
+
+def kinds(services, conversation="test-user") -> List[Dict]:
+    return [(e.kind, e.article_id, e.helpful) for e in services.insights.events(conversation)]
+
+
+def test_answer_shows_passage_title_link_and_asks_if_it_helped(services, kb):
+    events, dispatcher = run(ActionAnswerQuestion(), make_tracker(text="how do i reset my pulse 700", intent="ask_question"))
+    message = dispatcher.messages[0]
+    assert "Hold Power for 10 seconds." in message["text"]
+    assert 'From "Reset Pulse 700": https://help.brightwave.example/articles/reset-pulse-700' in message["text"]
+    assert message["text"].endswith("Did this help?")
+    assert [b["payload"] for b in message["buttons"]] == ["/answer_helped", "/answer_not_helpful"]
+    assert slots(events)["kb_article"] == "reset-pulse-700"
+    assert slots(events)["kb_alternatives"] == ["pair-headphones", "update-firmware"]
+    assert kinds(services) == [(ANSWERED, "reset-pulse-700", None)]
+
+
+def test_relative_links_point_at_the_help_centre():
+    text = render_answer(hit("a", text="See [pairing](pair-headphones.md)."), "https://help.example/articles/")
+    assert "[pairing](https://help.example/articles/pair-headphones)" in text
+
+
+def test_grey_zone_asks_which_article(services, kb):
+    kb.decision = decision(CLARIFY, RANKING[:2])
+    events, dispatcher = run(ActionAnswerQuestion(), make_tracker(text="headphones problem", intent="ask_question"))
+    buttons = dispatcher.messages[0]["buttons"]
+    assert [b["payload"] for b in buttons] == ['/inform{"kb_article": "reset-pulse-700"}',
+                                               '/inform{"kb_article": "pair-headphones"}', "/answer_not_helpful"]
+    assert slots(events)["kb_question"] == "headphones problem"
+    assert kinds(services) == [(CLARIFIED, "reset-pulse-700", None)]
+
+
+def test_no_answer_is_honest_and_recorded(services, kb):
+    kb.decision = decision(NO_ANSWER, [])
+    events, dispatcher = run(ActionAnswerQuestion(), make_tracker(text="do you sell lawnmowers", intent="ask_question"))
+    assert "don't have a good answer" in texts(dispatcher) and "support@brightwave.example" in texts(dispatcher)
+    assert slots(events)["kb_misses"] == 1
+    assert services.insights.unanswered() == [("do you sell lawnmowers", 1)]
+
+
+def test_not_understood_and_not_answered_starts_the_two_stage_fallback(services, kb):
+    kb.decision = decision(NO_ANSWER, [])
+    events, dispatcher = run(ActionAnswerQuestion(), make_tracker(text="blorf", intent="nlu_fallback"))
+    assert dispatcher.messages == []
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "action_two_stage_fallback"}
+
+
+def test_without_an_index_the_customer_is_told_plainly(services):
+    _, dispatcher = run(ActionAnswerQuestion(), make_tracker(text="how do i pair", intent="ask_question"))
+    assert "can't search our help centre right now" in texts(dispatcher)
+
+
+def test_chosen_article_is_shown(services, kb):
+    events, dispatcher = run(ActionShowArticle(), make_tracker(intent="inform", slots={
+        "kb_article": "pair-headphones", "kb_question": "headphones problem"}))
+    assert "Pair Headphones" in dispatcher.messages[0]["text"]
+    assert slots(events)["kb_article"] == "pair-headphones"
+
+
+def test_helpful_rating_is_recorded(services, kb):
+    events, dispatcher = run(ActionRateAnswer(), make_tracker(intent="answer_helped", slots={
+        "kb_article": "reset-pulse-700", "kb_question": "reset pulse"}))
+    assert "glad that helped" in texts(dispatcher)
+    assert kinds(services) == [(RATED, "reset-pulse-700", True)]
+
+
+def test_unhelpful_answer_offers_the_next_best(services, kb):
+    events, dispatcher = run(ActionRateAnswer(), make_tracker(intent="deny", slots={
+        "kb_article": "reset-pulse-700", "kb_question": "reset pulse",
+        "kb_alternatives": ["pair-headphones", "update-firmware"]}))
+    assert "might fit better" in texts(dispatcher)
+    assert slots(events)["kb_article"] == "pair-headphones"
+    assert slots(events)["kb_alternatives"] == ["update-firmware"]
+    assert events[-1]["name"] == "action_show_article"
+    assert kinds(services) == [(RATED, "reset-pulse-700", False)]
+
+
+def test_unhelpful_with_nothing_left_offers_the_team(services, kb):
+    events, dispatcher = run(ActionRateAnswer(), make_tracker(intent="answer_not_helpful", slots={
+        "kb_article": "update-firmware", "kb_question": "reset pulse", "kb_alternatives": [], "kb_misses": 1}))
+    assert "couldn't find the right answer" in texts(dispatcher)
+    assert slots(events)["kb_misses"] == 2
+    assert [k for k, _, _ in kinds(services)] == [RATED, UNANSWERED]
+
+
+def test_none_of_these_offers_the_team(services, kb):
+    _, dispatcher = run(ActionRateAnswer(), make_tracker(intent="answer_not_helpful", slots={
+        "kb_question": "headphones problem"}))
+    assert "don't have a good answer" in texts(dispatcher)
+    assert services.insights.unanswered() == [("headphones problem", 1)]

@@ -1,0 +1,50 @@
+"""Knowledge-base answers through the real servers, the real model and the real index."""
+import pytest
+
+from bot.__main__ import build_knowledge_base
+from bot.insights.log import ANSWERED, RATED, SqlInsightLog
+from tests.e2e.conftest import new_sender, text_of
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize("question, article", [
+    ("how do I reset my sentry cam?", "reset-sentry-cam-2k"),
+    ("how long do refunds take to show up on my card", "refund-timelines"),
+    ("can I pay in instalments with klarna", "pay-with-klarna"),
+])
+def test_known_questions_are_answered_from_the_right_article(servers, question, article):
+    reply = servers.say(new_sender(), question)
+    assert f"/articles/{article}" in text_of(reply), text_of(reply)[:300]
+    assert text_of(reply).endswith("Did this help?")
+
+
+def test_rating_and_the_next_best_article_are_recorded(servers):
+    customer = new_sender()
+    first = text_of(servers.say(customer, "how do I reset my sentry cam?"))
+    assert "/articles/reset-sentry-cam-2k" in first
+    second = text_of(servers.say(customer, "/answer_not_helpful"))
+    assert "might fit better" in second and "Did this help?" in second
+    assert "great, glad that helped" in text_of(servers.say(customer, "yes")).lower()
+    events = SqlInsightLog.from_url(servers.settings.app_db_url).events(customer)
+    assert [e.kind for e in events] == [ANSWERED, RATED, ANSWERED, RATED]
+    assert [e.helpful for e in events if e.kind == RATED] == [False, True]
+
+
+def test_a_question_the_help_centre_cannot_answer_is_refused(servers):
+    reply = text_of(servers.say(new_sender(), "what's the weather going to be like in Paris tomorrow?"))
+    assert "From \"" not in reply and "Did this help?" not in reply
+
+
+def test_a_changed_article_is_served_after_rebuild_without_restart(servers):
+    article = servers.settings.kb_articles_dir / "gift-cards.md"
+    original = article.read_text()
+    try:
+        article.write_text(original.rstrip() + "\n\n## Gift wrapping\nGift wrapping with a handwritten card costs "
+                           "$4.99 per parcel; choose Gift wrap at checkout.\n")
+        build_knowledge_base(servers.settings)
+        reply = text_of(servers.say(new_sender(), "do you offer gift wrapping with a handwritten card?"))
+        assert "$4.99 per parcel" in reply
+    finally:
+        article.write_text(original)
+        build_knowledge_base(servers.settings)
