@@ -68,7 +68,8 @@ class Settings:
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
         """Read and validate the settings; secrets are generated into the data folder when unset."""
         env = os.environ if env is None else env
-        data_dir = Path(_get(env, "SUPPORT_DATA_DIR") or PROJECT_ROOT / "var").resolve()
+        data_dir = data_dir_of(env)
+        kb_articles_dir, kb_index_dir = knowledge_paths(env)
         lock_type = (_get(env, "LOCK_STORE") or "in_memory").strip().lower()
         if lock_type not in ("in_memory", "redis"):
             raise ConfigurationError(f"LOCK_STORE must be 'in_memory' or 'redis', got {lock_type!r}")
@@ -84,8 +85,8 @@ class Settings:
             lock_store_type=lock_type,
             lock_store_host=_get(env, "LOCK_STORE_HOST") or "127.0.0.1",
             app_db_url=_get(env, "APP_DB_URL") or f"sqlite:///{data_dir / 'app.db'}",
-            kb_articles_dir=Path(_get(env, "KB_ARTICLES_DIR") or PROJECT_ROOT / "knowledge_base" / "articles"),
-            kb_index_dir=Path(_get(env, "KB_INDEX_DIR") or data_dir / "kb_index").resolve(),
+            kb_articles_dir=kb_articles_dir,
+            kb_index_dir=kb_index_dir,
         )
 
     def rasa_environment(self) -> dict[str, str]:
@@ -103,6 +104,18 @@ class Settings:
             "KB_ARTICLES_DIR": str(self.kb_articles_dir),
             "KB_INDEX_DIR": str(self.kb_index_dir),
         }
+
+
+def data_dir_of(env: Optional[Mapping[str, str]] = None) -> Path:
+    env = os.environ if env is None else env
+    return Path(_get(env, "SUPPORT_DATA_DIR") or PROJECT_ROOT / "var").resolve()
+
+
+def knowledge_paths(env: Optional[Mapping[str, str]] = None) -> tuple[Path, Path]:
+    """(articles folder, index folder), for commands that need no other setting (bot kb ...)."""
+    env = os.environ if env is None else env
+    articles = Path(_get(env, "KB_ARTICLES_DIR") or PROJECT_ROOT / "knowledge_base" / "articles").resolve()
+    return articles, Path(_get(env, "KB_INDEX_DIR") or data_dir_of(env) / "kb_index").resolve()
 
 
 def _secret_file(data_dir: Path, name: str) -> str:

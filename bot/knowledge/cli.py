@@ -19,10 +19,11 @@ from typing import Callable, Optional, Sequence, TextIO
 from bot.embeddings import Embedder
 from bot.errors import ConfigurationError, NotFound
 from bot.knowledge.errors import IndexCorrupt, KnowledgeBaseError
+from bot.settings import knowledge_paths
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_ARTICLES = REPO_ROOT / "knowledge_base" / "articles"
-DEFAULT_INDEX = REPO_ROOT / "var" / "kb_index"
+# the same folders as the running assistant's (SUPPORT_DATA_DIR, KB_ARTICLES_DIR, KB_INDEX_DIR)
+DEFAULT_ARTICLES, DEFAULT_INDEX = knowledge_paths()
 DEFAULT_GOLDEN_DIR = REPO_ROOT / "knowledge_base" / "eval"
 
 OK, PROBLEMS, USAGE = 0, 1, 2
@@ -277,7 +278,7 @@ def parser() -> argparse.ArgumentParser:
 
     def index_option(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(
-            "--index", type=Path, default=DEFAULT_INDEX, metavar="DIR", help="index folder (default: var/kb_index)"
+            "--index", type=Path, default=DEFAULT_INDEX, metavar="DIR", help="index folder (default: $KB_INDEX_DIR or $SUPPORT_DATA_DIR/kb_index)"
         )
 
     lint = commands.add_parser(
