@@ -84,7 +84,7 @@ class Settings:
             store_db_url=_get(env, "STORE_DB_URL") or f"sqlite:///{data_dir / 'store.db'}",
             lock_store_type=lock_type,
             lock_store_host=_get(env, "LOCK_STORE_HOST") or "127.0.0.1",
-            app_db_url=_get(env, "APP_DB_URL") or f"sqlite:///{data_dir / 'app.db'}",
+            app_db_url=app_db_url(env),
             kb_articles_dir=kb_articles_dir,
             kb_index_dir=kb_index_dir,
         )
@@ -109,6 +109,11 @@ class Settings:
 def data_dir_of(env: Optional[Mapping[str, str]] = None) -> Path:
     env = os.environ if env is None else env
     return Path(_get(env, "SUPPORT_DATA_DIR") or PROJECT_ROOT / "var").resolve()
+
+
+def app_db_url(env: Optional[Mapping[str, str]] = None) -> str:
+    env = os.environ if env is None else env
+    return _get(env, "APP_DB_URL") or f"sqlite:///{data_dir_of(env) / 'app.db'}"
 
 
 def knowledge_paths(env: Optional[Mapping[str, str]] = None) -> tuple[Path, Path]:

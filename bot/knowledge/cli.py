@@ -19,7 +19,7 @@ from typing import Callable, Optional, Sequence, TextIO
 from bot.embeddings import Embedder
 from bot.errors import ConfigurationError, NotFound
 from bot.knowledge.errors import IndexCorrupt, KnowledgeBaseError
-from bot.settings import knowledge_paths
+from bot.settings import app_db_url, knowledge_paths
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # the same folders as the running assistant's (SUPPORT_DATA_DIR, KB_ARTICLES_DIR, KB_INDEX_DIR)
@@ -177,7 +177,7 @@ class Cli:
             manifest = read_manifest(args.index)
         except IndexNotFound:
             self.print(f"Index {args.index}: not built yet")
-            return OK
+            return self._conversation_stats(args)
         age = datetime.now(timezone.utc) - manifest.built_at_datetime
         hours = age.total_seconds() / 3600
         indexed = {a.id: a.content_hash for a in articles if a.published}
@@ -198,6 +198,30 @@ class Cli:
             self.print(f"  problems at build time: {len(manifest.problems)}")
             for problem in manifest.problems:
                 self.print(f"    {problem}")
+        return self._conversation_stats(args)
+
+    def _conversation_stats(self, args: argparse.Namespace) -> int:
+        """What customers asked: answers, ratings per article, questions the bot could not answer."""
+        from bot.insights.log import SqlInsightLog, summary
+
+        url = args.app_db or app_db_url()
+        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+            self.print(f"\nConversations: none recorded yet ({url})")
+            return OK
+        log = SqlInsightLog.from_url(url)
+        stats = log.article_stats()
+        totals = summary(stats)
+        self.print(f"\nConversations ({url}): {int(totals['answers'])} answers, {int(totals['rated'])} rated, "
+                   f"{totals['helpful_share']:.0%} of ratings helpful")
+        if stats:
+            self.print("\n| Article | answers | helpful | not helpful |\n|---|---|---|---|")
+            for s in sorted(stats, key=lambda s: (-s.answers, s.article_id)):
+                self.print(f"| {s.article_id} | {s.answers} | {s.helpful} | {s.not_helpful} |")
+        unanswered = log.unanswered(limit=args.top)
+        if unanswered:
+            self.print(f"\nMost frequent unanswered questions (top {args.top}):")
+            for question, count in unanswered:
+                self.print(f"  {count:>4}  {question}")
         return OK
 
     # -- eval ---------------------------------------------------------------------------------
@@ -321,6 +345,9 @@ def parser() -> argparse.ArgumentParser:
     )
     articles_option(stats)
     index_option(stats)
+    stats.add_argument("--app-db", metavar="URL", help="app database with the conversations' records "
+                                                       "(default: $APP_DB_URL or $SUPPORT_DATA_DIR/app.db)")
+    stats.add_argument("--top", type=int, default=20, help="how many unanswered questions to list (default: 20)")
 
     evaluate = commands.add_parser(
         "eval",
