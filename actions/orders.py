@@ -21,9 +21,9 @@ from actions import returns
 from actions.services import get_services
 from actions.verification import (
     MAX_VERIFICATION_FAILURES,
+    OrderTaskAction,
     customer_id_of as _customer_id,
     end_of_task,
-    not_verified_message,
     verified_order,
 )
 from bot.store.catalogue import tracking_url
@@ -258,64 +258,43 @@ class ActionAskOrderNumber(Action):
         return []
 
 
-class ActionOrderStatus(Action):
+class ActionOrderStatus(OrderTaskAction):
     def name(self) -> Text:
         return "action_order_status"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[EventType]:
-        order = verified_order(tracker)
-        if order is None:
-            dispatcher.utter_message(text=not_verified_message(tracker))
-        else:
-            dispatcher.utter_message(text=describe_order(order))
-        return end_of_task()
+    def act(self, order: Order, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        dispatcher.utter_message(text=describe_order(order))
 
 
-class ActionRefundStatus(Action):
+class ActionRefundStatus(OrderTaskAction):
     def name(self) -> Text:
         return "action_refund_status"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[EventType]:
-        order = verified_order(tracker)
-        if order is None:
-            dispatcher.utter_message(text=not_verified_message(tracker))
-            return end_of_task()
+    def act(self, order: Order, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
         summary = get_services().orders.refund_summary(order)
         dispatcher.utter_message(text=returns.describe_refunds(summary))
-        return end_of_task()
 
 
-class ActionCancelOrder(Action):
+class ActionCancelOrder(OrderTaskAction):
     def name(self) -> Text:
         return "action_cancel_order"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[EventType]:
-        order = verified_order(tracker)
-        if order is None:
-            dispatcher.utter_message(text=not_verified_message(tracker))
-            return end_of_task()
+    def act(self, order: Order, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
         if not can_cancel(order):
             dispatcher.utter_message(text=self._cannot_cancel(order))
-            return end_of_task()
+            return
         if tracker.get_slot("confirm_cancel") is not True:
             dispatcher.utter_message(text=f"No problem, order #{order.number} stays as it is.")
-            return end_of_task()
+            return
         try:
             cancelled = get_services().orders.cancel(order)
         except ActionNotAllowed:  # it shipped while we were talking
             dispatcher.utter_message(text=self._cannot_cancel(order))
-            return end_of_task()
+            return
         dispatcher.utter_message(
             text=f"Done: order #{cancelled.number} is cancelled. You weren't charged; any hold on your "
                  f"{cancelled.payment_method} drops off within 3–5 business days. A confirmation is on "
                  f"its way by email.")
-        return end_of_task()
 
     @staticmethod
     def _cannot_cancel(order: Order) -> str:
@@ -329,29 +308,21 @@ class ActionCancelOrder(Action):
         return f"Order #{order.number} is already {order.status.value}, so there's nothing to cancel."
 
 
-class ActionChangeAddress(Action):
+class ActionChangeAddress(OrderTaskAction):
     def name(self) -> Text:
         return "action_change_address"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[EventType]:
-        order = verified_order(tracker)
-        if order is None:
-            dispatcher.utter_message(text=not_verified_message(tracker))
-            return end_of_task()
-        new_address = tracker.get_slot("new_address")
-        address = parse_address(new_address or "", order.shipping_address.name)
+    def act(self, order: Order, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        address = parse_address(tracker.get_slot("new_address") or "", order.shipping_address.name)
         try:
             if not can_change_address(order) or address is None:
                 raise ActionNotAllowed(order.status.value, order)
             updated = get_services().orders.change_address(order, address)
         except ActionNotAllowed:
             dispatcher.utter_message(text=self._cannot_change(order))
-            return end_of_task()
+            return
         dispatcher.utter_message(
             text=f"Updated: order #{updated.number} will ship to {updated.shipping_address.one_line()}.")
-        return end_of_task()
 
     @staticmethod
     def _cannot_change(order: Order) -> str:

@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.services import get_services
-from actions.verification import end_of_task, not_verified_message, verified_order
+from actions.verification import OrderTaskAction, verified_order
 from bot.store.models import Order, money
 from bot.store.service import ActionNotAllowed, RefundSummary
 
@@ -83,44 +83,37 @@ class ActionAskReturnItem(Action):
         return []
 
 
-class ActionStartReturn(Action):
+class ActionStartReturn(OrderTaskAction):
     def name(self) -> Text:
         return "action_start_return"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[EventType]:
-        order = verified_order(tracker)
-        if order is None:
-            dispatcher.utter_message(text=not_verified_message(tracker))
-            return end_of_task()
+    def act(self, order: Order, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
         orders = get_services().orders
         decision = orders.return_decision(order)
         if not decision.allowed:
             dispatcher.utter_message(text=cannot_return(order, decision.reason, decision.deadline))
-            return end_of_task()
+            return
         sku, kind, reason = (tracker.get_slot(s) for s in ("return_item", "return_kind", "return_reason"))
-        if not (sku and kind and reason):
+        item = order.item(sku or "")
+        if not (item and kind and reason):
             dispatcher.utter_message(text="Let's try that again. Which order would you like to return?")
-            return end_of_task()
+            return
         try:
-            authorisation = orders.start_return(order, sku, kind, reason)
+            authorisation = orders.start_return(order, item.sku, kind, reason)
         except ActionNotAllowed as refused:
             dispatcher.utter_message(text=cannot_return(order, refused.reason, decision.deadline))
-            return end_of_task()
+            return
         follow_up = (
             "We'll ship the replacement as soon as the carrier scans your parcel."
             if kind == "exchange"
-            else f"Your refund of {money(order.item(sku).unit_price_cents * order.item(sku).quantity)} "  # type: ignore[union-attr]
-                 f"goes back to your {order.payment_method} within 2 business days of the item reaching us."
+            else f"Your refund of {money(item.unit_price_cents * item.quantity)} goes back to your "
+                 f"{order.payment_method} within 2 business days of the item reaching us."
         )
-        damaged = reason == "damaged or faulty"
-        opener = "I'm sorry it arrived like that. " if damaged else ""
+        opener = "I'm sorry it arrived like that. " if reason == "damaged or faulty" else ""
         dispatcher.utter_message(
             text=f"{opener}Your return {authorisation.number} for the {authorisation.product} is set up. "
                  f"A free prepaid UPS label is on its way by email; drop the parcel at any UPS location. "
                  f"{follow_up}")
-        return end_of_task()
 
 
 def cannot_return(order: Order, reason: str, deadline: Any) -> str:

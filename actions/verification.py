@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import logging
-from typing import List, Optional
+from abc import ABC, abstractmethod
+from typing import Any, Dict, List, Optional, Text
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
 
 from actions.services import get_services
 from bot.errors import NotFound
@@ -53,3 +55,24 @@ def not_verified_message(tracker: Tracker) -> str:
     return "I wasn't able to look that order up. Could you give me the order number again?"
 
 
+
+
+class OrderTaskAction(Action, ABC):
+    """The last step of an order task: re-check ownership, act, clear the task's slots.
+
+    Abstract, so rasa-sdk does not register it as an action of its own.
+    """
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        order = verified_order(tracker)
+        if order is None:
+            dispatcher.utter_message(text=not_verified_message(tracker))
+        else:
+            self.act(order, dispatcher, tracker)
+        return end_of_task()
+
+    @abstractmethod
+    def act(self, order: Order, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        """Do the task for the verified order and tell the customer."""
