@@ -10,13 +10,26 @@ pytestmark = pytest.mark.integration
 
 @pytest.mark.parametrize("question, article", [
     ("how do I reset my sentry cam?", "reset-sentry-cam-2k"),
-    ("how long do refunds take to show up on my card", "refund-timelines"),
     ("can I pay in instalments with klarna", "pay-with-klarna"),
 ])
 def test_known_questions_are_answered_from_the_right_article(servers, question, article):
     reply = servers.say(new_sender(), question)
     assert f"/articles/{article}" in text_of(reply), text_of(reply)[:300]
     assert text_of(reply).endswith("Did this help?")
+
+
+@pytest.mark.parametrize("question, article", [
+    ("how long do refunds take to show up on my card", "refund-timelines"),
+    ("my camera says error E31, what does that mean", "sentry-cam-2k-offline"),
+])
+def test_grey_zone_questions_offer_the_right_article_to_pick(servers, question, article):
+    customer = new_sender()
+    reply = servers.say(customer, question)
+    payloads = [b["payload"] for m in reply for b in m.get("buttons", [])]
+    choice = f'/inform{{"kb_article": "{article}"}}'
+    assert choice in payloads, (text_of(reply)[:300], payloads)
+    picked = text_of(servers.say(customer, choice))
+    assert f"/articles/{article}" in picked and picked.endswith("Did this help?")
 
 
 def test_rating_and_the_next_best_article_are_recorded(servers):
