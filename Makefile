@@ -9,7 +9,7 @@ export RASA_TELEMETRY_ENABLED ?= false
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: install run test bench bench-nlu lint lock clean
+.PHONY: install run test bench bench-nlu bench-kb lint lock clean
 
 $(STAMP): pyproject.toml constraints.txt scripts/find-python.sh
 	@if ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
@@ -28,10 +28,13 @@ run: install  ## install, seed, train if needed, start everything
 test: install  ## the whole suite
 	$(PY) -m pytest
 
-bench: bench-nlu
+bench: bench-nlu bench-kb
 
 bench-nlu: install  ## NLU accuracy on BANKING77, CLINC150 and the project's held-out set
 	$(PY) -m bot.bench.nlu --json docs/bench-nlu.json
+
+bench-kb: install  ## knowledge-base retrieval on StackFAQ and the demo golden set
+	$(PY) -m bot.bench.kb --json docs/bench-kb.json
 
 lint: install
 	$(PY) -m ruff check bot actions tests
