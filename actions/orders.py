@@ -22,9 +22,11 @@ from actions.services import get_services
 from actions.verification import (
     MAX_VERIFICATION_FAILURES,
     OrderTaskAction,
-    customer_id_of as _customer_id,
     end_of_task,
     verified_order,
+)
+from actions.verification import (
+    customer_id_of as _customer_id,
 )
 from bot.store.catalogue import tracking_url
 from bot.store.models import Order, OrderStatus
