@@ -45,9 +45,18 @@ def build_knowledge_base(settings: Settings) -> None:
 def run(settings: Settings) -> int:
     from bot import runner
 
+    for port in (settings.action_port, settings.rasa_port):
+        if runner.port_in_use(settings.host, port):
+            print(f"Port {port} on {settings.host} is already in use (another `make run`?). Stop that process or "
+                  f"choose other ports with RASA_PORT / ACTION_PORT.", file=sys.stderr)
+            return 1
     prepare(settings)
     print("Starting the action server and the Rasa server (about a minute) ...", flush=True)
-    processes = runner.start_all(settings, MODEL_DIR, echo=True)
+    try:
+        processes = runner.start_all(settings, MODEL_DIR, echo=True)
+    except (RuntimeError, TimeoutError) as error:  # the message names the log to read
+        print(f"Could not start: {error}", file=sys.stderr)
+        return 1
     print(
         "\n"
         "  Brightwave support assistant is running.\n"

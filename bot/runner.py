@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -109,6 +110,12 @@ class ManagedProcess:
             self.process.wait()
         if self._pump:
             self._pump.join(timeout=5)
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex((host, port)) == 0
 
 
 def action_server(settings: Settings, echo: bool = False) -> ManagedProcess:
