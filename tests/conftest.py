@@ -12,7 +12,7 @@ from bot.container import LazyKnowledge, Services
 from bot.insights.log import SqlInsightLog
 from bot.knowledge.errors import IndexNotFound
 from bot.settings import Settings
-from bot.store.seed import demo_data
+from bot.store.seed import fill
 from bot.store.service import OrderService
 from tests.fakes import InMemoryCustomerDirectory
 
@@ -26,13 +26,7 @@ IDENTITY_SECRET = "test-identity-secret"
 
 
 def seeded_directory(directory, now: datetime = NOW):  # noqa: ANN001, ANN201 - any CustomerDirectory
-    customers, orders, returns, refunds = demo_data(now)
-    directory.insert(customers, orders)
-    for ra in returns:
-        directory.add_return(ra)
-    for refund in refunds:
-        directory.add_refund(refund)
-    return directory
+    return fill(directory, now)
 
 
 @pytest.fixture

@@ -139,15 +139,21 @@ def demo_data(now: datetime) -> Tuple[List[Customer], List[Order], List[ReturnAu
     return CUSTOMERS, orders, returns, refunds
 
 
-def seed(directory: SqlCustomerDirectory, now: datetime) -> bool:
-    """Create the schema and, if the store is empty, the demo data. Returns True if it seeded."""
-    directory.create_schema()
-    if not directory.is_empty():
-        return False
+def fill(directory: SqlCustomerDirectory, now: datetime) -> SqlCustomerDirectory:
+    """Insert the demo data (dated relative to `now`) into an empty store; returns the store."""
     customers, orders, returns, refunds = demo_data(now)
     directory.insert(customers, orders)
     for ra in returns:
         directory.add_return(ra)
     for refund in refunds:
         directory.add_refund(refund)
+    return directory
+
+
+def seed(directory: SqlCustomerDirectory, now: datetime) -> bool:
+    """Create the schema and, if the store is empty, the demo data. Returns True if it seeded."""
+    directory.create_schema()
+    if not directory.is_empty():
+        return False
+    fill(directory, now)
     return True
