@@ -11,6 +11,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.services import get_services
+from actions.wording import TEAM_CONTACT
 from bot.container import KnowledgeUnavailable
 from bot.errors import NotFound
 from bot.insights.log import ANSWERED, CLARIFIED, RATED, UNANSWERED, KnowledgeEvent
@@ -23,10 +24,8 @@ RELATIVE_LINK = re.compile(r"\]\(([a-z0-9-]+)\.md\)")
 HELPFUL_BUTTONS = [{"title": "Yes, thanks", "payload": "/answer_helped"},
                    {"title": "No", "payload": "/answer_not_helpful"}]
 HELPED = ("affirm", "answer_helped")
-NO_ANSWER = ("I'm sorry, I don't have a good answer to that in our help centre. A person from our team can "
-             "help: support@brightwave.example, or chat Monday–Friday 8:00–20:00 and Saturday 9:00–17:00 Eastern.")
-UNAVAILABLE = ("I'm sorry, I can't search our help centre right now. Our team can help: "
-               "support@brightwave.example, or chat Monday–Friday 8:00–20:00 and Saturday 9:00–17:00 Eastern.")
+NO_ANSWER = "I'm sorry, I don't have a good answer to that in our help centre. A person from our team can help: " + TEAM_CONTACT
+UNAVAILABLE = "I'm sorry, I can't search our help centre right now. Our team can help: " + TEAM_CONTACT
 
 
 def render_answer(hit: SearchHit, base_url: str) -> str:
@@ -156,5 +155,6 @@ class ActionRateAnswer(Action):
             return [SlotSet("kb_article", alternatives[0]), SlotSet("kb_alternatives", alternatives[1:]),
                     SlotSet("kb_misses", misses), FollowupAction("action_show_article")]
         record(tracker, UNANSWERED, question)
-        dispatcher.utter_message(text="Sorry I couldn't find the right answer. " + NO_ANSWER.split(". ", 1)[1])
+        dispatcher.utter_message(text="Sorry I couldn't find the right answer. A person from our team can help: "
+                                      + TEAM_CONTACT)
         return [SlotSet("kb_article", None), SlotSet("kb_alternatives", []), SlotSet("kb_misses", misses)]

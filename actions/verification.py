@@ -10,6 +10,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.services import get_services
+from actions.wording import TEAM_CONTACT
 from bot.errors import NotFound
 from bot.store.models import Order
 from bot.store.service import IdentityMismatch, VerificationRequired
@@ -50,8 +51,7 @@ def customer_id_of(tracker: Tracker) -> Optional[str]:
 def not_verified_message(tracker: Tracker) -> str:
     if (tracker.get_slot("verification_failures") or 0) >= MAX_VERIFICATION_FAILURES:
         return ("I'm sorry, I couldn't confirm that order is yours, so for your security I can't share or "
-                "change its details here. Our team can help: support@brightwave.example, or chat "
-                "Monday–Friday 8:00–20:00 and Saturday 9:00–17:00 Eastern.")
+                "change its details here. Our team can help: " + TEAM_CONTACT)
     return "I wasn't able to look that order up. Could you give me the order number again?"
 
 

@@ -72,6 +72,12 @@ class Thread:
     test: Tuple[str, ...]
 
 
+
+def with_thresholds(config: SearchConfig, tuned: Dict) -> SearchConfig:
+    """`config` with the decision thresholds a calibration chose."""
+    keys = ("margin_weight", "answer_threshold", "min_margin", "clarify_threshold")
+    return replace(config, **{key: tuned[key] for key in keys})
+
 def _text(element: Optional[ET.Element]) -> str:
     return " ".join((element.text or "").split()) if element is not None else ""
 
@@ -456,13 +462,7 @@ def run(args: argparse.Namespace) -> Dict:
         per_thread, lambda v: DecisionMetrics.from_decisions(v).answered
     )
     # The same at StackFAQ's own calibrated thresholds (the shipped ones are calibrated on the demo store)
-    sf_config = replace(
-        config,
-        margin_weight=tuned["margin_weight"],
-        answer_threshold=tuned["answer_threshold"],
-        min_margin=tuned["min_margin"],
-        clarify_threshold=tuned["clarify_threshold"],
-    )
+    sf_config = with_thresholds(config, tuned)
     results["stackfaq_decisions_test_own_thresholds"] = asdict(
         DecisionMetrics.from_decisions(decision_outcomes(report_retriever, report_items, sf_config))
     )
@@ -592,13 +592,7 @@ def demo_split_results(items: Sequence[Tuple[str, List[SearchHit], Optional[str]
         max_unanswerable_answered=DEMO_MAX_OUT_OF_SCOPE_ANSWERED,
         max_unanswerable_clarified=DEMO_MAX_OUT_OF_SCOPE_CLARIFIED,
     )
-    tuned_config = replace(
-        config,
-        margin_weight=tuned["margin_weight"],
-        answer_threshold=tuned["answer_threshold"],
-        min_margin=tuned["min_margin"],
-        clarify_threshold=tuned["clarify_threshold"],
-    )
+    tuned_config = with_thresholds(config, tuned)
     out: Dict = {"tuned": tuned, "rows": {}}
     for half in ("calibration", "report"):
         chosen = [(hits, expected) for h, hits, expected in items if h == half]
