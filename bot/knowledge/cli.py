@@ -72,9 +72,10 @@ class Cli:
 
     def build(self, args: argparse.Namespace) -> int:
         from bot.knowledge.articles import load_articles
-        from bot.knowledge.index import build_index
+        from bot.knowledge.index import PARSE_CACHE_FILE, build_index
 
-        articles, problems = load_articles(args.articles)
+        # the parse cache lives with the index: a rebuild after one edit parses one file
+        articles, problems = load_articles(args.articles, parse_cache=Path(args.index) / PARSE_CACHE_FILE)
         for problem in problems:
             print(problem, file=self.err)
         report = build_index(
@@ -190,8 +191,8 @@ class Cli:
         self.print(f"  built:     {manifest.built_at} ({hours:.1f} h ago)")
         self.print(f"  model:     {manifest.model} ({manifest.dimension}-d)")
         self.print(
-            f"  contents:  {len(manifest.articles)} articles, {len(manifest.passage_ids)} passages, "
-            f"{len(manifest.chunk_ids)} chunks"
+            f"  contents:  {len(manifest.articles)} articles, {manifest.passages} passages, "
+            f"{manifest.chunks} chunks in {len(manifest.segments)} segment(s)"
         )
         self.print(f"  up to date with the articles: {'yes' if not stale else 'no, changed: ' + ', '.join(stale)}")
         if manifest.problems:

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from spacy.language import Language
 
 PARAGRAPH, LIST, TABLE, CODE = "paragraph", "list", "table", "code"
+# Bump when the splitting rules change: an index stores each article's passages and reuses
+# them while the article is unchanged, so the version is part of every index's fingerprint.
+SPLIT_VERSION = 1
 
 
 @dataclass(frozen=True)

@@ -26,16 +26,29 @@ are shared by all of an article's passages, so they are left out there). See
 
 from __future__ import annotations
 
-import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-from scipy import sparse
 
 from bot.knowledge.index import Snapshot
-from bot.knowledge.markdown import plain_text
+from bot.knowledge.lexical import BM25, Tokenizer, lexical_document  # noqa: F401 - Tokenizer and lexical_document re-exported
 from bot.knowledge.passages import Passage
+from bot.knowledge.segment import HNSW, blas_threads
+
+_pool: Optional[ThreadPoolExecutor] = None
+_pool_lock = threading.Lock()
+
+
+def _dense_pool() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kb-dense")
+    return _pool
 
 ANSWER, CLARIFY, NO_ANSWER = "answer", "clarify", "no_answer"
 
@@ -119,206 +132,220 @@ class AnswerDecision:
 
 
 # ---------------------------------------------------------------------------------------------
-# lexical
-
-
-TOKEN_RE = re.compile(r"[a-z0-9]+(?:\.[0-9]+)*")
-
-
-def _stop_words() -> frozenset:
-    # Function words carry no topic; sklearn's list is the usual English one (no new dependency).
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    return frozenset(ENGLISH_STOP_WORDS)
-
-
-def _stem(token: str) -> str:
-    """A deliberately tiny stemmer (plurals and -ing/-ed): enough to match "chargers" to
-    "charger" without a stemming dependency, conservative so that codes and model names
-    ("e31", "s2", "700") are never altered."""
-    if len(token) <= 3 or not token.isalpha():
-        return token
-    if token.endswith("ies") and len(token) > 4:
-        return token[:-3] + "y"
-    if token.endswith(("sses", "xes", "ches", "shes")):
-        return token[:-2]
-    if token.endswith("s") and not token.endswith(("ss", "us", "is")):
-        return token[:-1]
-    if token.endswith("ing") and len(token) > 5:
-        return token[:-3]
-    if token.endswith("ed") and len(token) > 4:
-        return token[:-2]
-    return token
-
-
-class Tokenizer:
-    """Lower-case alphanumeric tokens ("wi-fi" -> wi, fi; "2.4" and "e31" kept whole),
-    apostrophes dropped ("won't" -> wont), stop words removed, lightly stemmed."""
-
-    def __init__(self) -> None:
-        self.stop_words = _stop_words()
-
-    def __call__(self, text: str) -> List[str]:
-        text = text.lower().replace("'", "").replace("\u2019", "")
-        return [_stem(token) for token in TOKEN_RE.findall(text) if token not in self.stop_words]
-
-
-class BM25:
-    """Okapi BM25 over a fixed set of documents, as one sparse matrix of term weights."""
-
-    def __init__(
-        self, documents: Sequence[str], k1: float = 1.2, b: float = 0.75, tokenizer: Optional[Tokenizer] = None
-    ) -> None:
-        self.tokenize = tokenizer or Tokenizer()
-        self.vocabulary: Dict[str, int] = {}
-        rows: List[int] = []
-        cols: List[int] = []
-        counts: List[int] = []
-        lengths = np.zeros(len(documents), dtype=np.float64)
-        for row, document in enumerate(documents):
-            tokens = self.tokenize(document)
-            lengths[row] = len(tokens)
-            tf: Dict[int, int] = {}
-            for token in tokens:
-                col = self.vocabulary.setdefault(token, len(self.vocabulary))
-                tf[col] = tf.get(col, 0) + 1
-            rows.extend([row] * len(tf))
-            cols.extend(tf.keys())
-            counts.extend(tf.values())
-        n_docs, n_terms = len(documents), max(1, len(self.vocabulary))
-        data = np.asarray(counts, dtype=np.float64)
-        row_index = np.asarray(rows, dtype=np.int64)
-        col_index = np.asarray(cols, dtype=np.int64)
-        df = np.bincount(col_index, minlength=n_terms)
-        # Lucene's idf: always positive, so a term in most documents still counts a little.
-        self.idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
-        average = lengths.mean() if n_docs and lengths.mean() > 0 else 1.0
-        norm = k1 * (1.0 - b + b * lengths / average)
-        weights = self.idf[col_index] * data * (k1 + 1.0) / (data + norm[row_index]) if len(data) else data
-        # Stored terms x documents so that scoring a query sums a few rows.
-        self.matrix = sparse.csr_matrix((weights, (col_index, row_index)), shape=(n_terms, n_docs))
-        self.n_docs = n_docs
-
-    def query_terms(self, query: str) -> List[int]:
-        return sorted({self.vocabulary[t] for t in self.tokenize(query) if t in self.vocabulary})
-
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every document for the query (zeros when no term matches)."""
-        terms = self.query_terms(query)
-        if not terms or not self.n_docs:
-            return np.zeros(self.n_docs, dtype=np.float64)
-        return np.asarray(self.matrix[terms].sum(axis=0)).ravel()
-
-    def normalised_scores(self, query: str) -> np.ndarray:
-        """BM25 divided by the sum of the query terms' idf, clipped to [0, 1].
-
-        A term occurring once in a passage of average length contributes exactly its idf,
-        so 1.0 means "every known query term is there"; query terms that no document uses
-        count in neither part, so they neither help nor hurt.
-        """
-        terms = self.query_terms(query)
-        if not terms or not self.n_docs:
-            return np.zeros(self.n_docs, dtype=np.float64)
-        raw = np.asarray(self.matrix[terms].sum(axis=0)).ravel()
-        return np.minimum(raw / float(self.idf[terms].sum()), 1.0)
-
-
-def lexical_document(passage: Passage, tags: Sequence[str] = ()) -> str:
-    # The article's tags are the author's keywords ("e31", "amex", "care+"), exactly the exact
-    # terms the lexical signal is for; they are not embedded (they would pull every passage
-    # of the article towards the same point) but they are searchable.
-    return passage.embed_text + ("\n" + " ".join(tags) if tags else "")
-
-
-# ---------------------------------------------------------------------------------------------
 # retrieval
+
+
+def top_n(values: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the n largest values, largest first, ties by index: the same as
+    `np.argsort(-values, kind="stable")[:n]`, without sorting all of `values` (100,000
+    passages take 8 ms to sort, 1 ms to partition and 0.2 ms this way)."""
+    values = np.asarray(values)
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if n >= len(values):
+        return np.argsort(-values, kind="stable")
+    rows = None
+    if len(values) >= 40 * n:
+        # A threshold from an evenly spaced sample that about 4n values pass; if fewer than
+        # n do (an unlucky sample), partition everything instead.
+        stride = len(values) // (20 * n)
+        sample = values[::stride]
+        rank = len(sample) - max(1, 4 * n // stride)
+        floor = np.partition(sample, rank)[rank]
+        passing = np.flatnonzero(values >= floor)
+        if n <= len(passing) <= len(values) // 4:
+            rows = passing
+    subset = values if rows is None else values[rows]
+    kth = subset[np.argpartition(subset, len(subset) - n)[len(subset) - n]]
+    above = np.flatnonzero(subset > kth)
+    ties = np.flatnonzero(subset == kth)[: n - len(above)]
+    chosen = np.sort(np.concatenate([above, ties]))
+    chosen = chosen[np.argsort(-subset[chosen], kind="stable")]
+    return chosen if rows is None else rows[chosen]
+
+
+def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The concatenation of arange(start, end) for each pair, without a Python loop."""
+    lengths = np.maximum(ends - starts, 0)
+    total = int(lengths.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(starts - np.cumsum(np.concatenate([[0], lengths[:-1]])), lengths)
+    return np.arange(total, dtype=np.int64) + offsets
 
 
 @dataclass(frozen=True)
 class ArticleScores:
-    """Score parts of the candidate articles for one query; the fusion weight is tuned on these."""
+    """Score parts of the candidate articles for one query; the fusion weight is tuned on these.
+
+    The passages of candidate i are `passage_rows[starts[i]:starts[i + 1]]`, with their best
+    chunk's cosine and their body-only normalised BM25 (to pick the passage shown)."""
 
     article_ids: Tuple[str, ...]
-    dense: np.ndarray
-    lexical: np.ndarray
-    # article id -> (passage rows, their best chunk's cosine, their body-only normalised BM25),
-    # to pick the passage shown
-    passages: Dict[str, Tuple[np.ndarray, np.ndarray, np.ndarray]]
+    dense: np.ndarray  # max(title cosine, best chunk cosine)
+    lexical: np.ndarray  # best passage's normalised BM25
+    chunk_dense: np.ndarray  # best chunk cosine, without the title
+    passage_rows: np.ndarray
+    passage_cosine: np.ndarray
+    passage_body: np.ndarray
+    starts: np.ndarray
 
     def fused(self, weight: float) -> np.ndarray:
         return self.dense + weight * self.lexical
 
+    def passage_parts(self, index: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(passage rows, their best chunk's cosine, their body BM25) of candidate `index`."""
+        part = slice(int(self.starts[index]), int(self.starts[index + 1]))
+        return self.passage_rows[part], self.passage_cosine[part], self.passage_body[part]
+
+    @property
+    def passages(self) -> Dict[str, Tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        return {article_id: self.passage_parts(i) for i, article_id in enumerate(self.article_ids)}
+
 
 class HybridRetriever:
-    """Dense + BM25 ranking of articles over one index snapshot."""
+    """Dense + BM25 ranking of articles over one index snapshot.
+
+    Built once per loaded index version (a reload builds a new one): the BM25 weights of all
+    live passages are computed here from the stored term counts, so that a query only adds
+    up the posting lists of its own terms.
+    """
 
     def __init__(self, snapshot: Snapshot, config: SearchConfig = SearchConfig()) -> None:
         self.snapshot = snapshot
         self.config = config
-        articles = snapshot.articles
-        passages = snapshot.passages
+        tokenizer = Tokenizer()
+        segments = snapshot.segments
+        postings = [segment.postings() for segment in segments]
+        offsets = np.cumsum([0] + [segment.passages for segment in segments])
+        alive = [snapshot.passage_alive[offsets[i] : offsets[i + 1]] for i in range(len(segments))]
         self.bm25 = BM25(
-            [lexical_document(p, articles[p.article_id].tags if p.article_id in articles else ()) for p in passages],
-            k1=config.bm25_k1,
-            b=config.bm25_b,
+            [s.counts for s in segments], alive, config.bm25_k1, config.bm25_b, tokenizer, postings=[p[0] for p in postings]
         )
         # Passage text only (no title, heading or tags, which all passages of an article share):
         # tells apart the passages of one article, e.g. the table half holding "E31". No length
         # normalisation (b=0): passages are length-bounded already, and with it a short intro
         # that happens to say "camera" and "error" beats the longer table row with the code.
-        self.body_bm25 = BM25([plain_text(p.text) for p in passages], k1=config.bm25_k1, b=0.0)
-        self._article_of = [p.article_id for p in passages]
-        passage_rows: Dict[str, List[int]] = {}
-        for row, passage in enumerate(passages):
-            passage_rows.setdefault(passage.article_id, []).append(row)
-        chunk_rows: Dict[str, List[int]] = {}
-        for chunk_row, passage_row in enumerate(snapshot.chunk_passage):
-            chunk_rows.setdefault(passages[passage_row].article_id, []).append(chunk_row)
-        # per article: its passage rows, its chunk rows, and for each chunk the index of its
-        # passage within the article's passage rows (to take the max chunk per passage)
-        self._layout: Dict[str, Tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        for article_id, rows in passage_rows.items():
-            local = {row: i for i, row in enumerate(rows)}
-            chunks = np.asarray(chunk_rows.get(article_id, []), dtype=np.int64)
-            owner = np.asarray([local[int(snapshot.chunk_passage[c])] for c in chunks], dtype=np.int64)
-            self._layout[article_id] = (np.asarray(rows, dtype=np.int64), chunks, owner)
-        self._title_row = {aid: row for row, aid in enumerate(snapshot.article_ids)}
+        self.body_bm25 = BM25(
+            [s.body_counts for s in segments], alive, config.bm25_k1, 0.0, tokenizer, postings=[p[1] for p in postings]
+        )
+        # Rows are grouped: an article's passages are consecutive, and so are a passage's chunks.
+        self._passage_start = np.searchsorted(snapshot.passage_article, np.arange(len(snapshot.article_ids) + 1))
+        self._chunk_start = np.searchsorted(snapshot.chunk_passage, np.arange(len(snapshot.passages) + 1))
+        # Articles that can be offered: live, with at least one passage to show.
+        self._servable = snapshot.article_alive & (np.diff(self._passage_start) > 0)
+        self._overlap = any(segment.dense == HNSW for segment in segments)
+        for segment in segments:  # read the dense indexes now rather than on the first question
+            segment.dense_index()
+            segment.title_index()
 
-    def article_scores(self, query: str, vector: np.ndarray) -> ArticleScores:
+    def article_scores(
+        self, query: str, vector: np.ndarray, top_k: Optional[int] = None, lexical_weight: Optional[float] = None
+    ) -> ArticleScores:
         """Score the candidate articles: those of the dense top-n chunks, of the top-n titles
         and of the lexical top-n passages. An article outside all three cannot come first, and
-        scoring only those keeps a query cheap when the index grows."""
+        scoring only those keeps a query cheap when the index grows.
+
+        With `top_k`, candidates that cannot reach the top k at `lexical_weight` are left out
+        before their chunks are scored (see `_prune`); the top k are the same as without it.
+        """
+        with blas_threads(1):
+            return self._article_scores(query, vector, top_k, lexical_weight)
+
+    def _prune(
+        self, rows: np.ndarray, hit_scores: np.ndarray, hit_articles: np.ndarray, titles: np.ndarray, lexical: np.ndarray,
+        k: int, weight: float,
+    ) -> np.ndarray:
+        """Which candidate rows (a mask) can still make the top k; `titles` are their title cosines.
+
+        Every chunk the dense search did not return scores at most its last hit (the search
+        returns the best n), so an article's dense score is at least max(title, its best hit)
+        and at most max(title, its best hit, the last hit); its lexical score is known. Only
+        candidates whose upper bound reaches the k-th best lower bound need their chunks
+        scored, typically a tenth of them: the rest cannot be in the top k whatever their
+        exact score. When the search returned fewer than n chunks it returned them all and the
+        bounds are equal. (With the approximate HNSW search the bound is as approximate as the
+        search itself.)
+        """
+        if len(rows) <= k:
+            return np.ones(len(rows), dtype=bool)
+        best_hit = np.full(len(self.snapshot.article_ids), -np.inf)
+        if len(hit_articles):
+            # best first, an article's first hit is its best (cheaper than np.maximum.at)
+            order = np.argsort(-hit_scores, kind="stable")
+            _, first = np.unique(hit_articles[order], return_index=True)
+            best_hit[hit_articles[order][first]] = hit_scores[order][first]
+        p_start, p_end = self._passage_start[rows], self._passage_start[rows + 1]
+        starts = np.concatenate([[0], np.cumsum(p_end - p_start)[:-1]]).astype(np.int64)
+        best_lexical = np.maximum.reduceat(lexical[_ranges(p_start, p_end)], starts)
+        title = np.asarray(titles, dtype=np.float64)
+        known = np.maximum(title, best_hit[rows])
+        floor = float(hit_scores[-1]) if len(hit_scores) >= self.config.candidates else -np.inf
+        lower = known + weight * best_lexical
+        # a little slack: the search's float32 scores and the exact ones may differ in the last bits
+        upper = np.maximum(known, floor) + weight * best_lexical + 1e-5
+        threshold = np.partition(lower, len(lower) - k)[len(lower) - k]
+        return upper >= threshold
+
+    def _article_scores(
+        self, query: str, vector: np.ndarray, top_k: Optional[int] = None, lexical_weight: Optional[float] = None
+    ) -> ArticleScores:
         snapshot = self.snapshot
         vector = np.asarray(vector, dtype=np.float32).reshape(-1)
         n = self.config.candidates
+        # On a big index the chunk graph search (FAISS releases the GIL) runs on a worker
+        # thread while BM25 and the title search run here: the same work, on both cores.
+        dense = _dense_pool().submit(snapshot.search, vector, n) if self._overlap else None
         lexical = self.bm25.normalised_scores(query)
-        body_lexical = self.body_bm25.normalised_scores(query)
-        titles = snapshot.title_vectors @ vector if len(snapshot.article_ids) else np.zeros(0, dtype=np.float32)
-        candidates: Dict[str, None] = {}  # insertion-ordered set
-        _, chunk_hits = snapshot.search(vector, n)
-        for chunk_row in chunk_hits:
-            candidates.setdefault(self._article_of[snapshot.chunk_passage[chunk_row]], None)
-        if lexical.any():
-            top = np.argsort(-lexical, kind="stable")[:n]
-            for row in top[lexical[top] > 0]:
-                candidates.setdefault(self._article_of[row], None)
-        for row in np.argsort(-titles, kind="stable")[:n]:
-            candidates.setdefault(snapshot.article_ids[row], None)
-        ids = tuple(aid for aid in candidates if aid in self._layout)  # articles with something to show
-        dense = np.empty(len(ids))
-        best_lexical = np.empty(len(ids))
-        parts: Dict[str, Tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        for i, article_id in enumerate(ids):
-            rows, chunks, owner = self._layout[article_id]
-            cosine = np.full(len(rows), -1.0)
-            if len(chunks):
-                np.maximum.at(cosine, owner, (snapshot.vectors[chunks] @ vector).astype(np.float64))
-            parts[article_id] = (rows, cosine, body_lexical[rows])
-            title_row = self._title_row.get(article_id)
-            title = float(titles[title_row]) if title_row is not None else -1.0
-            dense[i] = max(float(cosine.max()), title)
-            best_lexical[i] = float(lexical[rows].max())
-        return ArticleScores(ids, dense, best_lexical, parts)
+        lexical_top = top_n(lexical, n) if lexical.any() else np.zeros(0, dtype=np.int64)
+        _, title_top = snapshot.search_titles(vector, n)
+        hit_scores, chunk_hits = dense.result() if dense is not None else snapshot.search(vector, n)
+        hit_articles = snapshot.passage_article[snapshot.chunk_passage[chunk_hits]]
+        # candidate article rows in order of discovery (ties keep that order)
+        found = [
+            hit_articles,
+            snapshot.passage_article[lexical_top[lexical[lexical_top] > 0]],
+            title_top[self._servable[title_top]],
+        ]
+        rows = np.concatenate(found).astype(np.int64)
+        _, first = np.unique(rows, return_index=True)
+        rows = rows[np.sort(first)]
+        rows = rows[self._servable[rows]]
+        titles = snapshot.title_vectors[rows] @ vector if len(rows) else np.zeros(0, dtype=np.float32)
+        if top_k is not None:
+            weight = self.config.lexical_weight if lexical_weight is None else lexical_weight
+            keep = self._prune(rows, hit_scores, hit_articles, titles, lexical, max(1, top_k), weight)
+            rows, titles = rows[keep], titles[keep]
+
+        # Every chunk of every candidate, scored exactly in one matrix product.
+        p_start, p_end = self._passage_start[rows], self._passage_start[rows + 1]
+        passage_rows = _ranges(p_start, p_end)
+        starts = np.concatenate([[0], np.cumsum(p_end - p_start)]).astype(np.int64)
+        c_start, c_end = self._chunk_start[passage_rows], self._chunk_start[passage_rows + 1]
+        chunk_rows = _ranges(c_start, c_end)
+        cosines = snapshot.chunk_cosines(chunk_rows, vector).astype(np.float64)
+        passage_cosine = np.full(len(passage_rows), -1.0)
+        counts = c_end - c_start
+        has_chunks = counts > 0
+        if has_chunks.any():
+            block_starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+            passage_cosine[has_chunks] = np.maximum.reduceat(cosines, block_starts[has_chunks])
+        if len(rows):
+            chunk_dense = np.maximum.reduceat(passage_cosine, starts[:-1])
+            best_lexical = np.maximum.reduceat(lexical[passage_rows], starts[:-1])
+        else:
+            chunk_dense = best_lexical = np.zeros(0)
+        dense = np.maximum(chunk_dense, titles.astype(np.float64))
+        return ArticleScores(
+            article_ids=tuple(snapshot.article_ids[r] for r in rows),
+            dense=dense,
+            lexical=best_lexical.astype(np.float64),
+            chunk_dense=chunk_dense,
+            passage_rows=passage_rows,
+            passage_cosine=passage_cosine,
+            passage_body=self.body_bm25.normalised_scores_at(query, passage_rows),
+            starts=starts,
+        )
 
     def hits(self, scores: ArticleScores, k: int, lexical_weight: Optional[float] = None) -> List[SearchHit]:
         """The top-k articles of the scores, each with its best passage, best first."""
@@ -327,10 +354,8 @@ class HybridRetriever:
         hits = []
         for index in np.argsort(-fused, kind="stable")[:k]:
             article_id = scores.article_ids[index]
-            rows, cosine, lexical = scores.passages[article_id]
-            passage = self.snapshot.passages[
-                rows[int(np.argmax(cosine + self.config.passage_lexical_weight * lexical))]
-            ]
+            rows, cosine, lexical = scores.passage_parts(int(index))
+            passage = self.snapshot.passages[int(rows[int(np.argmax(cosine + self.config.passage_lexical_weight * lexical))])]
             article = self.snapshot.articles.get(article_id)
             hits.append(
                 SearchHit(
@@ -348,7 +373,7 @@ class HybridRetriever:
     def rank(
         self, query: str, vector: np.ndarray, k: int = 5, lexical_weight: Optional[float] = None
     ) -> List[SearchHit]:
-        return self.hits(self.article_scores(query, vector), k, lexical_weight)
+        return self.hits(self.article_scores(query, vector, k, lexical_weight), k, lexical_weight)
 
 
 def decide(hits: Sequence[SearchHit], config: SearchConfig = SearchConfig()) -> AnswerDecision:

@@ -174,3 +174,33 @@ def test_bad_files_do_not_stop_the_rest(articles_dir: Path) -> None:
     articles, problems = load_articles(articles_dir)
     assert len(articles) == 5
     assert sorted(Path(p.file).name for p in problems) == ["bad-yaml.md", "empty.md", "huge.md", "latin1.md"]
+
+
+def test_parse_cache_gives_the_same_articles_and_parses_only_what_changed(
+    articles_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.knowledge import articles as articles_module
+
+    write_article(articles_dir, "with-extra", extra="owner: support\n")  # a warning travels through the cache
+    (articles_dir / "broken.md").write_text("no front matter\n")  # errors are never cached
+    cache = tmp_path / "cache.json"
+    plain = load_articles(articles_dir)
+    first = load_articles(articles_dir, parse_cache=cache)
+    assert first == plain and cache.exists()
+
+    parsed = []
+    real = articles_module.parse_article_text
+    monkeypatch.setattr(
+        articles_module, "parse_article_text", lambda text, path, *a: parsed.append(Path(path).name) or real(text, path, *a)
+    )
+    again = load_articles(articles_dir, parse_cache=cache)
+    assert again == plain and parsed == ["broken.md"]  # only the file with an error is parsed again
+    parsed.clear()
+    write_article(articles_dir, "returns-policy", title="Returns, updated", body="Sixty days now.")
+    edited = load_articles(articles_dir, parse_cache=cache)
+    assert parsed == ["broken.md", "returns-policy.md"] and edited == load_articles(articles_dir)
+    assert next(a for a in edited[0] if a.id == "returns-policy").title == "Returns, updated"
+
+    cache.write_text("{not json")  # a damaged cache is ignored, and replaced
+    assert load_articles(articles_dir, parse_cache=cache) == edited
+    assert load_articles(articles_dir, parse_cache=cache) == edited

@@ -36,7 +36,8 @@ def test_build_indexes_published_articles_only(articles_dir: Path, tmp_path: Pat
     assert set(snapshot.articles) == {"camera-offline", "pair-headphones", "reset-pulse-700", "returns-policy"}
     assert {p.article_id for p in snapshot.passages} == set(snapshot.articles)
     assert "Holiday returns" not in " ".join(embedder.texts)
-    assert snapshot.faiss_index.ntotal == report.chunks == len(snapshot.vectors)
+    assert snapshot.chunks == report.chunks == len(snapshot.vectors)
+    assert sum(segment.dense_index().ntotal for segment in snapshot.segments) == report.chunks
     assert np.allclose(np.linalg.norm(snapshot.vectors, axis=1), 1.0, atol=1e-5)
 
 
@@ -47,7 +48,8 @@ def test_manifest_records_model_hashes_ids_and_time(articles_dir: Path, tmp_path
     assert manifest.model == "fake-sha256" and manifest.dimension == 384
     assert set(manifest.articles) == {"camera-offline", "pair-headphones", "reset-pulse-700", "returns-policy"}
     assert all(len(h) == 64 for h in manifest.articles.values())
-    assert len(manifest.passage_ids) == report.passages and len(manifest.chunk_ids) == report.chunks
+    assert manifest.passages == report.passages and manifest.chunks == report.chunks
+    assert len(manifest.segments) == 1 and (tmp_path / "index" / report.version / manifest.segments[0]).is_dir()
     assert manifest.built_at_datetime.tzinfo is not None
     on_disk = json.loads((tmp_path / "index" / report.version / "manifest.json").read_text())
     assert on_disk["model"] == "fake-sha256"
@@ -139,7 +141,8 @@ def test_missing_and_corrupt_indexes(articles_dir: Path, tmp_path: Path, embedde
     with pytest.raises(IndexNotFound, match="build it first"):
         KnowledgeIndex.load(tmp_path / "nothing", embedder)
     report = build(articles_dir, tmp_path / "index", embedder)
-    (tmp_path / "index" / report.version / "chunks.json").write_text("[]")
+    segment = tmp_path / "index" / report.version / read_manifest(tmp_path / "index").segments[0]
+    np.save(segment / "titles.npy", np.zeros((1, 384), dtype=np.float32))
     with pytest.raises(IndexCorrupt, match="disagree with the manifest"):
         KnowledgeIndex.load(tmp_path / "index", embedder)
     (tmp_path / "index" / POINTER).write_text("v-gone\n")
@@ -235,4 +238,4 @@ def test_empty_knowledge_base_builds_and_loads(tmp_path: Path, embedder: FakeEmb
     report = build_index([], embedder, tmp_path / "index")
     assert report.changed and report.chunks == 0
     snapshot = load_snapshot(tmp_path / "index", embedder)
-    assert snapshot.passages == () and snapshot.search(embedder.vector("q"), 5)[1].size == 0
+    assert len(snapshot.passages) == 0 and snapshot.search(embedder.vector("q"), 5)[1].size == 0

@@ -30,13 +30,13 @@ def test_tokenizer_keeps_codes_and_model_numbers() -> None:
 
 
 def test_bm25_prefers_rare_exact_terms() -> None:
-    bm25 = BM25(["camera error e31 router", "camera error e12 password", "camera offline help", "returns policy"])
+    bm25 = BM25.from_documents(["camera error e31 router", "camera error e12 password", "camera offline help", "returns policy"])
     scores = bm25.scores("what is e31")
     assert np.argmax(scores) == 0 and scores[1] == scores[2] == scores[3] == 0
     normalised = bm25.normalised_scores("camera e31")
     assert normalised.max() <= 1.0 and np.argmax(normalised) == 0
     assert not bm25.scores("completely unrelated words").any()
-    assert not BM25([]).scores("anything").any()
+    assert not BM25.from_documents([]).scores("anything").any()
 
 
 def one_article_per_code(folder: Path) -> None:
