@@ -1,0 +1,234 @@
+"""Unit tests of the per-message frustration model: cues, examples, training, persistence.
+
+The deterministic fake embedder (random vectors seeded by the text) carries no meaning, so these
+tests exercise the plumbing and the cue/VADER features; the test marked `integration` trains on the
+real all-MiniLM-L6-v2 embeddings.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.nlu.frustration import (
+    EXAMPLES_DIR,
+    SIGNALS,
+    THRESHOLD_BAND,
+    Example,
+    FrustrationModel,
+    FrustrationScore,
+    best_f1_threshold,
+    caps_ratio,
+    cue_signals,
+    examples_fingerprint,
+    load_examples,
+    precision_recall_f1,
+    read_example_file,
+    stratified_folds,
+)
+from tests.bot.knowledge.conftest import FakeEmbedder
+
+# ---------------------------------------------------------------------------- cues
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("WHERE IS MY ORDER", {"caps"}),
+        ("it was delivered BROKEN", {"caps"}),
+        ("does the Pulse 700 have ANC and USB-C?", set()),
+        ("my RA number is RA-104512-1", set()),
+        ("I think I need help", set()),
+        ("what the hell is going on", {"profanity"}),
+        ("hello, anyone there?", set()),
+        ("this is the third time I ask about my refund", {"repeat_ask"}),
+        ("still no refund", {"repeat_ask"}),
+        ("I already told you my order number", {"repeat_ask"}),
+        ("the buds disconnected again", {"repeat_ask"}),
+        ("thanks again for your help", set()),
+        ("could you send the link again please?", set()),
+        ("is the sale still on?", set()),
+        ("I think I was charged twice, could you check?", set()),
+        ("great, just great, another delay", {"sarcasm"}),
+        ("thanks for nothing", {"sarcasm"}),
+        ("great, thank you so much", set()),
+        ("perfect, that worked", set()),
+        ("I'm going to file a chargeback", {"threat_legal"}),
+        ("I'll be contacting my lawyer", {"threat_legal"}),
+        ("I WANT MY MONEY BACK, this is the 3rd time, what the hell", {"caps", "repeat_ask", "profanity"}),
+    ],
+)
+def test_cue_signals(text: str, expected: set[str]) -> None:
+    assert set(cue_signals(text)) == expected
+
+
+def test_cue_signals_are_named_in_signals() -> None:
+    assert set(cue_signals("WHAT THE HELL, third time I ask, great, another delay, I'll sue")) <= set(SIGNALS) - {"negative"}
+
+
+def test_caps_ratio_ignores_acronyms_and_short_texts() -> None:
+    assert caps_ratio("THIS IS RIDICULOUS") == 1.0
+    assert caps_ratio("the ANC and LED on the USB dock") == 0.0
+    assert caps_ratio("NO") == 0.0  # too short to say
+
+
+# ---------------------------------------------------------------------------- examples
+
+
+def write_examples(folder: Path, frustrated: list[str], calm: list[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "frustrated.txt").write_text("# a comment\n\n" + "\n".join(frustrated) + "\n", encoding="utf-8")
+    (folder / "not_frustrated.txt").write_text("\n".join(calm) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_read_example_file_skips_comments_and_blank_lines(tmp_path: Path) -> None:
+    path = tmp_path / "x.txt"
+    path.write_text("# header\n\n  where is   my order  \n#another\nthanks\n", encoding="utf-8")
+    assert read_example_file(path) == ["where is my order", "thanks"]
+
+
+def test_load_examples_labels_each_file(tmp_path: Path) -> None:
+    folder = write_examples(tmp_path, ["this is ridiculous"], ["thanks!"])
+    assert load_examples(folder) == [Example("this is ridiculous", True), Example("thanks!", False)]
+
+
+def test_an_example_in_both_files_is_an_error(tmp_path: Path) -> None:
+    folder = write_examples(tmp_path, ["Where is my order"], ["where is my order"])
+    with pytest.raises(ValueError, match="both files"):
+        load_examples(folder)
+
+
+def test_the_projects_examples_are_many_balanced_and_unique() -> None:
+    examples = load_examples()
+    assert len(examples) >= 800
+    share = sum(example.frustrated for example in examples) / len(examples)
+    assert 0.4 <= share <= 0.6
+    texts = [example.text for example in examples]  # "THIS IS RIDICULOUS" beside "this is ridiculous" is on purpose (caps)
+    assert len(texts) == len(set(texts))
+
+
+def test_fingerprint_changes_with_the_examples(tmp_path: Path) -> None:
+    folder = tmp_path / "examples"
+    shutil.copytree(EXAMPLES_DIR, folder)
+    before = examples_fingerprint(folder)
+    assert before == examples_fingerprint(EXAMPLES_DIR)
+    with open(folder / "frustrated.txt", "a", encoding="utf-8") as handle:
+        handle.write("one more angry message\n")
+    assert examples_fingerprint(folder) != before
+
+
+# ---------------------------------------------------------------------------- metrics helpers
+
+
+def test_precision_recall_f1() -> None:
+    assert precision_recall_f1([1, 1, 0, 0], [1, 0, 1, 0]) == (0.5, 0.5, 0.5)
+    assert precision_recall_f1([0, 0], [0, 0]) == (0.0, 0.0, 0.0)
+
+
+def test_best_f1_threshold_stays_in_the_band() -> None:
+    labels = np.array([1, 1, 1, 0, 0])
+    scores = np.array([0.9, 0.8, 0.35, 0.3, 0.1])
+    # every threshold in (0.30, 0.35] separates the classes; ties go to the one nearest 0.5
+    assert best_f1_threshold(labels, scores) == pytest.approx(0.35)
+    # within the band only thresholds up to 0.45 keep the second positive; the nearest to 0.5 of them wins
+    assert best_f1_threshold(labels, np.array([0.9, 0.45, 0.35, 0.3, 0.1]), (0.4, 0.6)) == pytest.approx(0.45)
+
+
+def test_stratified_folds_spread_each_label() -> None:
+    labels = np.array([1] * 10 + [0] * 20)
+    folds = stratified_folds(labels, 5, seed=1)
+    for fold in range(5):
+        assert (labels[folds == fold] == 1).sum() == 2
+        assert (labels[folds == fold] == 0).sum() == 4
+    assert np.array_equal(folds, stratified_folds(labels, 5, seed=1))
+
+
+# ---------------------------------------------------------------------------- training and scoring
+
+
+@pytest.fixture(scope="module")
+def trained() -> tuple[FrustrationModel, FakeEmbedder]:
+    embedder = FakeEmbedder()
+    return FrustrationModel.train_with(load_examples(), embedder, c_grid=(0.03, 0.3), folds=3), embedder
+
+
+def test_training_chooses_c_and_threshold_by_cross_validation(trained: tuple[FrustrationModel, FakeEmbedder]) -> None:
+    model, _ = trained
+    cv = model.cross_validation
+    assert cv is not None and cv.C in (0.03, 0.3) and cv.folds == 3
+    assert THRESHOLD_BAND[0] <= model.threshold <= THRESHOLD_BAND[1]
+    assert cv.examples == len(load_examples()) and set(cv.f1_by_C) == {"0.03", "0.3"}
+    assert model.embedding_dim == 384 and model.embedding_name == "fake-sha256"
+
+
+def test_scores_order_angry_above_calm(trained: tuple[FrustrationModel, FakeEmbedder]) -> None:
+    model, embedder = trained
+    angry, calm = model.score_with(["THIS IS RIDICULOUS, worst service ever, I want my money back!!", "thanks, that solved it"], embedder)
+    assert 0.0 <= calm.score < model.threshold <= angry.score <= 1.0
+    assert angry.signals[0] == "negative" and "caps" in angry.signals
+    assert "negative" not in calm.signals
+
+
+def test_score_as_dict_is_plain_json() -> None:
+    assert FrustrationScore(0.123456, ("negative", "caps")).as_dict() == {"score": 0.1235, "signals": ["negative", "caps"]}
+    json.dumps(FrustrationScore(0.5, ()).as_dict())
+
+
+def test_scoring_checks_the_embedding_size(trained: tuple[FrustrationModel, FakeEmbedder]) -> None:
+    model, _ = trained
+    with pytest.raises(ValueError, match="384"):
+        model.score("hi", np.zeros(10))
+
+
+def test_no_texts_no_scores(trained: tuple[FrustrationModel, FakeEmbedder]) -> None:
+    model, embedder = trained
+    assert model.score_with([], embedder) == []
+
+
+def test_training_needs_both_labels() -> None:
+    with pytest.raises(ValueError, match="frustrated"):
+        FrustrationModel.train([Example("a", True)] * 10, np.zeros((10, 4)))
+
+
+def test_save_and_load_give_the_same_scores(tmp_path: Path, trained: tuple[FrustrationModel, FakeEmbedder]) -> None:
+    model, embedder = trained
+    model.save(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["frustration.json", "frustration.npz"]
+    loaded = FrustrationModel.load(tmp_path)
+    texts = ["where the hell is my package", "hi there", "great, just great, another delay"]
+    vectors = embedder.embed(texts)
+    assert [s.as_dict() for s in loaded.score_texts(texts, vectors)] == [s.as_dict() for s in model.score_texts(texts, vectors)]
+    assert loaded.threshold == model.threshold and loaded.cross_validation == model.cross_validation
+
+
+def test_load_refuses_a_model_with_other_features(tmp_path: Path, trained: tuple[FrustrationModel, FakeEmbedder]) -> None:
+    model, _ = trained
+    model.save(tmp_path)
+    meta = json.loads((tmp_path / "frustration.json").read_text())
+    meta["features"] = meta["features"][:-1] + ["something_else"]
+    (tmp_path / "frustration.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="retrain"):
+        FrustrationModel.load(tmp_path)
+
+
+@pytest.mark.integration
+def test_real_embeddings_separate_obvious_messages() -> None:
+    from bot.embeddings import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder()
+    model = FrustrationModel.train_with(load_examples(), embedder)
+    assert model.cross_validation is not None and model.cross_validation.f1 > 0.85
+    frustrated = [
+        "my speaker died after 4 days and nobody answers my emails",
+        "I've been waiting three weeks for this refund, this is a joke",
+        "wonderful, the replacement headphones are broken too",
+    ]
+    calm = ["can I change the colour of my order before it ships?", "the buds arrived today, love them", "no worries, thanks for checking"]
+    scores = model.score_with(frustrated + calm, embedder)
+    assert all("negative" in s.signals for s in scores[:3]), [s.as_dict() for s in scores]
+    assert all("negative" not in s.signals for s in scores[3:]), [s.as_dict() for s in scores]
