@@ -4,12 +4,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 # Reinstall whenever the dependency files change.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
+# The widget's one npm dependency (socket.io-client), reinstalled when the lock file changes.
+WIDGET_STAMP := widget/node_modules/.installed-$(shell cat widget/package-lock.json 2>/dev/null | sha1sum | cut -c1-12)
 
 export RASA_TELEMETRY_ENABLED ?= false
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: install run test bench bench-nlu bench-kb lint lock clean
+.PHONY: install widget run test bench bench-nlu bench-kb bench-kb-scale bench-frustration bench-handoff lint lock clean
 
 $(STAMP): pyproject.toml constraints.txt scripts/find-python.sh
 	@if ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
@@ -22,19 +24,35 @@ $(STAMP): pyproject.toml constraints.txt scripts/find-python.sh
 
 install: $(STAMP)
 
-run: install  ## install, seed, train if needed, start everything
+$(WIDGET_STAMP): widget/package.json widget/package-lock.json
+	@command -v npm >/dev/null || { echo "The website widget needs Node.js and npm (https://nodejs.org; Debian: apt install nodejs npm)."; exit 1; }
+	cd widget && npm ci --no-audit --no-fund
+	@touch $@
+
+widget: $(WIDGET_STAMP)  ## the widget's socket.io client from npm (widget/package-lock.json)
+
+run: install widget  ## install, seed, train if needed, start everything
 	$(PY) -m bot run
 
-test: install  ## the whole suite
+test: install widget  ## the whole suite
 	$(PY) -m pytest
 
-bench: bench-nlu bench-kb
+bench: bench-nlu bench-kb bench-kb-scale bench-handoff bench-frustration
 
 bench-nlu: install  ## NLU accuracy on BANKING77, CLINC150 and the project's held-out set
 	$(PY) -m bot.bench.nlu --json docs/bench-nlu.json
 
 bench-kb: install  ## knowledge-base retrieval on StackFAQ and the demo golden set
 	$(PY) -m bot.bench.kb --json docs/bench-kb.json
+
+bench-kb-scale: install  ## knowledge-base search latency at 1k-100k passages, full build and one-article updates of 10k articles
+	$(PY) -m bot.bench.kb_scale --json docs/bench-kb-scale.json
+
+bench-handoff: install  ## handoff decisions on the scripted conversations, against the real servers
+	$(PY) -m bot.bench.handoff --json docs/bench-handoff.json
+
+bench-frustration: install  ## frustration detection on Twitter airline sentiment and complaint tweets, against VADER
+	$(PY) -m bot.bench.frustration --json docs/bench-frustration.json
 
 lint: install
 	$(PY) -m ruff check bot actions tests

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import ActiveLoop, EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 # What each intent means to a customer ("Did you want to ...?").
@@ -49,3 +49,27 @@ class ActionDefaultAskAffirmation(Action):
             ],
         )
         return []
+
+
+class ActionDefaultFallback(Action):
+    """Rasa runs this when it gives up: after a failed two-stage fallback, or when no policy is sure.
+
+    A failed clarification means the assistant has not understood the customer twice over, so
+    a person takes it (handoff.yml `fallback_failed`). Otherwise: say sorry and forget the
+    message, as Rasa's own default does.
+    """
+
+    def name(self) -> Text:
+        return "action_default_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        from actions.handoff import hand_off
+        from actions.services import get_services
+        from bot.handoff.models import NOT_CONFIDENT
+
+        if tracker.active_loop.get("name") == "action_two_stage_fallback" and get_services().handoff.rules.fallback_failed:
+            return [ActiveLoop(None), *hand_off(NOT_CONFIDENT, "the assistant did not understand after asking twice")]
+        dispatcher.utter_message(response="utter_default")
+        return [UserUtteranceReverted()]

@@ -10,10 +10,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.handoff import hand_off
 from actions.services import get_services
 from actions.wording import TEAM_CONTACT
 from bot.container import KnowledgeUnavailable
 from bot.errors import NotFound
+from bot.handoff.models import KB_NO_ANSWER, NOT_HELPFUL
 from bot.insights.log import ANSWERED, CLARIFIED, RATED, UNANSWERED, KnowledgeEvent
 from bot.knowledge.search import ANSWER, CLARIFY, SearchHit
 from bot.store.service import utcnow
@@ -24,7 +26,8 @@ RELATIVE_LINK = re.compile(r"\]\(([a-z0-9-]+)\.md\)")
 HELPFUL_BUTTONS = [{"title": "Yes, thanks", "payload": "/answer_helped"},
                    {"title": "No", "payload": "/answer_not_helpful"}]
 HELPED = ("affirm", "answer_helped")
-NO_ANSWER = "I'm sorry, I don't have a good answer to that in our help centre. A person from our team can help: " + TEAM_CONTACT
+NO_ANSWER = "I'm sorry, I don't have a good answer to that in our help centre. You can ask me another way, or a person from our team can help."
+PERSON_BUTTON = [{"title": "Talk to a person", "payload": "/request_human"}]
 UNAVAILABLE = "I'm sorry, I can't search our help centre right now. Our team can help: " + TEAM_CONTACT
 
 
@@ -51,7 +54,10 @@ def record(tracker: Tracker, kind: str, question: str, hit: Optional[SearchHit] 
 
 def answer_with(hit: SearchHit, alternatives: List[str], question: str, dispatcher: CollectingDispatcher,
                 tracker: Tracker) -> List[EventType]:
-    dispatcher.utter_message(text=render_answer(hit, help_centre_base(hit.url)), buttons=HELPFUL_BUTTONS)
+    # the text for every channel; the card for channels that render one (the website widget, Slack)
+    card = {"kb": {"article_id": hit.article_id, "title": hit.title, "url": hit.url,
+                   "passage": RELATIVE_LINK.sub(lambda m: f"]({help_centre_base(hit.url)}{m.group(1)})", hit.passage.text.strip())}}
+    dispatcher.utter_message(text=render_answer(hit, help_centre_base(hit.url)), buttons=HELPFUL_BUTTONS, json_message=card)
     record(tracker, ANSWERED, question, hit)
     return [SlotSet("kb_article", hit.article_id), SlotSet("kb_question", question),
             SlotSet("kb_alternatives", alternatives)]
@@ -60,10 +66,13 @@ def answer_with(hit: SearchHit, alternatives: List[str], question: str, dispatch
 def no_answer(tracker: Tracker, question: str, dispatcher: CollectingDispatcher) -> List[EventType]:
     record(tracker, UNANSWERED, question)
     misses = (tracker.get_slot("kb_misses") or 0) + 1
+    if misses >= get_services().handoff.rules.kb_misses_in_a_row:
+        return [SlotSet("kb_misses", 0), SlotSet("kb_article", None),
+                *hand_off(KB_NO_ANSWER, f"the help centre had no good answer {int(misses)} times in a row")]
     if tracker.latest_message.get("intent", {}).get("name") == "nlu_fallback":
         # not understood and not in the help centre: ask them to rephrase (two-stage fallback)
         return [SlotSet("kb_misses", misses), SlotSet("kb_article", None), FollowupAction("action_two_stage_fallback")]
-    dispatcher.utter_message(text=NO_ANSWER)
+    dispatcher.utter_message(text=NO_ANSWER, buttons=PERSON_BUTTON)
     return [SlotSet("kb_misses", misses), SlotSet("kb_article", None)]
 
 
@@ -140,21 +149,27 @@ class ActionRateAnswer(Action):
         question = tracker.get_slot("kb_question") or ""
         helpful = tracker.latest_message.get("intent", {}).get("name") in HELPED
         if not article_id:  # "none of these", or a rating with no answer pending
-            record(tracker, UNANSWERED, question)
-            dispatcher.utter_message(text=NO_ANSWER)
-            return [SlotSet("kb_alternatives", []), SlotSet("kb_misses", (tracker.get_slot("kb_misses") or 0) + 1)]
+            if helpful:  # a late "yes, thanks" for an answer already rated: nothing was missed
+                dispatcher.utter_message(text="Glad I could help! Anything else I can do for you?")
+                return []
+            return [SlotSet("kb_alternatives", []), *no_answer(tracker, question, dispatcher)]
         record(tracker, RATED, question, helpful=helpful, article_id=article_id)
         if helpful:
             dispatcher.utter_message(text="Great, glad that helped! Anything else I can do for you?")
             return [SlotSet("kb_article", None), SlotSet("kb_misses", 0)]
         alternatives = list(tracker.get_slot("kb_alternatives") or [])
         misses = (tracker.get_slot("kb_misses") or 0) + 1
+        if misses >= get_services().handoff.rules.not_helpful_in_a_row:
+            record(tracker, UNANSWERED, question)
+            dispatcher.utter_message(text="Sorry those answers didn't help.")
+            return [SlotSet("kb_article", None), SlotSet("kb_alternatives", []), SlotSet("kb_misses", 0),
+                    *hand_off(NOT_HELPFUL, f"{int(misses)} help-centre answers in a row did not help")]
         if alternatives:
             # shown by action_show_article, so a typed yes/no rates the new answer (data/rules/knowledge.yml)
             dispatcher.utter_message(text="Sorry about that. This one might fit better:")
             return [SlotSet("kb_article", alternatives[0]), SlotSet("kb_alternatives", alternatives[1:]),
                     SlotSet("kb_misses", misses), FollowupAction("action_show_article")]
         record(tracker, UNANSWERED, question)
-        dispatcher.utter_message(text="Sorry I couldn't find the right answer. A person from our team can help: "
-                                      + TEAM_CONTACT)
+        dispatcher.utter_message(text="Sorry I couldn't find the right answer. A person from our team can help.",
+                                 buttons=PERSON_BUTTON)
         return [SlotSet("kb_article", None), SlotSet("kb_alternatives", []), SlotSet("kb_misses", misses)]

@@ -8,8 +8,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.handoff import hand_off
 from actions.services import get_services
 from actions.verification import OrderTaskAction, verified_order
+from bot.handoff.models import POLICY_TOPIC
 from bot.store.models import Order, money
 from bot.store.service import ActionNotAllowed, RefundSummary
 
@@ -87,8 +89,9 @@ class ActionStartReturn(OrderTaskAction):
     def name(self) -> Text:
         return "action_start_return"
 
-    def act(self, order: Order, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
-        orders = get_services().orders
+    def act(self, order: Order, dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+        services = get_services()
+        orders = services.orders
         decision = orders.return_decision(order)
         if not decision.allowed:
             dispatcher.utter_message(text=cannot_return(order, decision.reason, decision.deadline))
@@ -98,6 +101,14 @@ class ActionStartReturn(OrderTaskAction):
         if not (item and kind and reason):
             dispatcher.utter_message(text="Let's try that again. Which order would you like to return?")
             return
+        value_cents = item.unit_price_cents * item.quantity
+        limit = services.handoff.rules.damaged_item_value
+        if reason == "damaged or faulty" and value_cents > limit * 100:
+            # costly damage claims are checked by a person (handoff.yml damaged_item_value)
+            dispatcher.utter_message(text=f"I'm sorry it arrived like that. For a damaged {item.product} I'd like a person from "
+                                          "our team to sort this out with you, so it's done right the first time.")
+            return hand_off(POLICY_TOPIC, f"damaged-item claim on the {item.product} ({money(value_cents)}), "
+                                          f"order {order.number}: over {money(int(limit * 100))}")
         try:
             authorisation = orders.start_return(order, item.sku, kind, reason)
         except ActionNotAllowed as refused:

@@ -69,10 +69,9 @@ class OrderTaskAction(Action, ABC):
         order = verified_order(tracker)
         if order is None:
             dispatcher.utter_message(text=not_verified_message(tracker))
-        else:
-            self.act(order, dispatcher, tracker)
-        return end_of_task()
+            return end_of_task()
+        return end_of_task() + list(self.act(order, dispatcher, tracker) or [])
 
     @abstractmethod
-    def act(self, order: Order, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
-        """Do the task for the verified order and tell the customer."""
+    def act(self, order: Order, dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+        """Do the task for the verified order and tell the customer; may return events (e.g. a handoff)."""

@@ -42,16 +42,25 @@ def build_knowledge_base(settings: Settings) -> None:
     print(f"Knowledge base {state}: {report.articles} articles, {report.passages} passages in {settings.kb_index_dir}")
 
 
+def desk_accounts(settings: Settings) -> list:
+    """On a fresh install, a lead and an agent account for the desk (passwords in the secrets folder)."""
+    from bot.container import build_handoff
+    from bot.web.accounts import bootstrap_accounts
+
+    return bootstrap_accounts(build_handoff(settings), settings.data_dir / "secrets")
+
+
 def run(settings: Settings) -> int:
     from bot import runner
 
-    for port in (settings.action_port, settings.rasa_port):
+    for port in (settings.action_port, settings.rasa_port, settings.web_port):
         if runner.port_in_use(settings.host, port):
             print(f"Port {port} on {settings.host} is already in use (another `make run`?). Stop that process or "
-                  f"choose other ports with RASA_PORT / ACTION_PORT.", file=sys.stderr)
+                  f"choose other ports with RASA_PORT / ACTION_PORT / WEB_PORT.", file=sys.stderr)
             return 1
     prepare(settings)
-    print("Starting the action server and the Rasa server (about a minute) ...", flush=True)
+    accounts = desk_accounts(settings)
+    print("Starting the action server, the Rasa server and the web app (about a minute) ...", flush=True)
     try:
         processes = runner.start_all(settings, MODEL_DIR, echo=True)
     except (RuntimeError, TimeoutError) as error:  # the message names the log to read
@@ -60,10 +69,13 @@ def run(settings: Settings) -> int:
     print(
         "\n"
         "  Brightwave support assistant is running.\n"
+        f"  Demo store + chat widget: {settings.web_url}/  (signed in as Jane Doe: {settings.web_url}/?customer=jane)\n"
         f"  Rasa REST channel: POST {settings.rasa_url}/webhooks/rest/webhook\n"
         f"  Rasa socket.io:    {settings.rasa_url}/socket.io\n"
         f"  Rasa HTTP API:     {settings.rasa_url}  (token in RASA_TOKEN or {settings.data_dir}/secrets/rasa_token)\n"
         f"  Action server:     http://{settings.host}:{settings.action_port}/health\n"
+        f"  Agent desk:        {settings.web_url}/desk\n"
+        + "".join(f"    {role:<6} {email}  password in {path}\n" for email, role, path in accounts) +
         f"  Logs:              {settings.log_dir}\n"
         "  Try it: curl -s -XPOST " + settings.rasa_url + "/webhooks/rest/webhook "
         "-d '{\"sender\":\"me\",\"message\":\"where is my order 104512\"}'\n"
@@ -97,11 +109,16 @@ def main(argv: list[str] | None = None) -> int:
         from bot.knowledge.cli import main as kb_main
 
         return kb_main(argv[1:])
+    if argv[:1] == ["desk"]:  # agent accounts for the desk (bot/web/cli.py)
+        from bot.web.cli import main as desk_main
+
+        return desk_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="prepare, then start every process; Ctrl-C stops them")
     commands.add_parser("prepare", help="create the data folder, seed the demo store, index the KB, train if needed")
     commands.add_parser("kb", help="knowledge-base commands for support leads: bot kb --help")
+    commands.add_parser("desk", help="agent accounts for the desk: bot desk --help")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from dotenv import load_dotenv

@@ -6,12 +6,16 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from bot.handoff.rasa_gateway import RasaHttpGateway
+from bot.handoff.rules import load_rules
+from bot.handoff.service import HandoffService
+from bot.handoff.store import SqlHandoffStore
 from bot.insights.log import InsightLog, SqlInsightLog
 from bot.knowledge.errors import KnowledgeBaseError
 from bot.knowledge.service import KnowledgeBase
 from bot.settings import Settings
 from bot.store.directory import CustomerDirectory, SqlCustomerDirectory
-from bot.store.service import OrderService
+from bot.store.service import OrderService, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +51,7 @@ class Services:
     orders: OrderService
     insights: InsightLog
     knowledge: LazyKnowledge
+    handoff: HandoffService
 
 
 def build_services(settings: Settings) -> Services:
@@ -60,4 +65,11 @@ def build_services(settings: Settings) -> Services:
         orders=OrderService(directory),
         insights=SqlInsightLog.from_url(settings.app_db_url),
         knowledge=LazyKnowledge(lambda: KnowledgeBase.open(settings.kb_index_dir, SentenceTransformerEmbedder())),
+        handoff=build_handoff(settings),
     )
+
+
+def build_handoff(settings: Settings) -> HandoffService:
+    """The handoff service alone (the web app needs no knowledge base or store)."""
+    return HandoffService(SqlHandoffStore.from_url(settings.app_db_url), load_rules(settings.handoff_config),
+                          RasaHttpGateway(settings.rasa_url, settings.rasa_token), clock=utcnow)

@@ -141,6 +141,13 @@ def rasa_server(settings: Settings, model_dir: Path, echo: bool = False) -> Mana
     )
 
 
+def web_app(settings: Settings, echo: bool = False) -> ManagedProcess:
+    return ManagedProcess(
+        "web", [sys.executable, "-m", "bot.web"], base_environment(settings), settings.log_dir,
+        f"http://{settings.host}:{settings.web_port}/healthz", echo,
+    )
+
+
 def train(settings: Settings, model_dir: Path, out: Optional[IO[str]] = None) -> None:
     """`rasa train`: Rasa's fingerprint skips training when data, domain and config are unchanged."""
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -152,10 +159,11 @@ def train(settings: Settings, model_dir: Path, out: Optional[IO[str]] = None) ->
 
 
 def start_all(settings: Settings, model_dir: Path, echo: bool = False) -> List[ManagedProcess]:
-    """Start the action server, then the Rasa server; returns them once both are healthy."""
+    """Start the action server, the Rasa server and the web app; returns them once all are healthy."""
     started: List[ManagedProcess] = []
     try:
-        for make in (lambda: action_server(settings, echo), lambda: rasa_server(settings, model_dir, echo)):
+        for make in (lambda: action_server(settings, echo), lambda: rasa_server(settings, model_dir, echo),
+                     lambda: web_app(settings, echo)):
             process = make().start()
             started.append(process)
             process.wait_healthy()

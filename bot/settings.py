@@ -41,6 +41,7 @@ class Settings:
     data_dir: Path
     rasa_port: int
     action_port: int
+    web_port: int
     host: str
     rasa_token: str
     identity_secret: str
@@ -51,6 +52,8 @@ class Settings:
     app_db_url: str
     kb_articles_dir: Path
     kb_index_dir: Path
+    handoff_config: Path
+    public_web_url: str = ""
 
     @property
     def action_endpoint_url(self) -> str:
@@ -59,6 +62,11 @@ class Settings:
     @property
     def rasa_url(self) -> str:
         return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def web_url(self) -> str:
+        """Where the web app (agent desk, widget, demo page) answers; PUBLIC_WEB_URL when behind a proxy."""
+        return self.public_web_url or f"http://{self.host}:{self.web_port}"
 
     @property
     def log_dir(self) -> Path:
@@ -77,6 +85,7 @@ class Settings:
             data_dir=data_dir,
             rasa_port=_int(env, "RASA_PORT", 5005),
             action_port=_int(env, "ACTION_PORT", 5055),
+            web_port=_int(env, "WEB_PORT", 8000),
             host=_get(env, "SUPPORT_HOST") or "127.0.0.1",
             rasa_token=_get(env, "RASA_TOKEN") or _secret_file(data_dir, "rasa_token"),
             identity_secret=_get(env, "IDENTITY_SECRET") or _secret_file(data_dir, "identity_secret"),
@@ -87,6 +96,8 @@ class Settings:
             app_db_url=app_db_url(env),
             kb_articles_dir=kb_articles_dir,
             kb_index_dir=kb_index_dir,
+            handoff_config=rules_path(env),
+            public_web_url=_get(env, "PUBLIC_WEB_URL").rstrip("/"),
         )
 
     def rasa_environment(self) -> dict[str, str]:
@@ -103,6 +114,13 @@ class Settings:
             "APP_DB_URL": self.app_db_url,
             "KB_ARTICLES_DIR": str(self.kb_articles_dir),
             "KB_INDEX_DIR": str(self.kb_index_dir),
+            "HANDOFF_CONFIG": str(self.handoff_config),
+            # every process builds the same Settings: the web app reaches Rasa's API, Rasa links to the desk
+            "SUPPORT_HOST": self.host,
+            "RASA_PORT": str(self.rasa_port),
+            "ACTION_PORT": str(self.action_port),
+            "WEB_PORT": str(self.web_port),
+            "PUBLIC_WEB_URL": self.public_web_url,
         }
 
 
@@ -121,6 +139,13 @@ def knowledge_paths(env: Optional[Mapping[str, str]] = None) -> tuple[Path, Path
     env = os.environ if env is None else env
     articles = Path(_get(env, "KB_ARTICLES_DIR") or PROJECT_ROOT / "knowledge_base" / "articles").resolve()
     return articles, Path(_get(env, "KB_INDEX_DIR") or data_dir_of(env) / "kb_index").resolve()
+
+
+def rules_path(env: Optional[Mapping[str, str]] = None) -> Path:
+    """The handoff settings file (triggers, business hours, queue): HANDOFF_CONFIG or ./handoff.yml."""
+    env = os.environ if env is None else env
+    raw = _get(env, "HANDOFF_CONFIG")
+    return Path(raw).resolve() if raw else PROJECT_ROOT / "handoff.yml"
 
 
 def _secret_file(data_dir: Path, name: str) -> str:

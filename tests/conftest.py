@@ -9,12 +9,15 @@ import pytest
 
 from actions.services import use_services
 from bot.container import LazyKnowledge, Services
+from bot.handoff.rules import load_rules
+from bot.handoff.service import HandoffService
+from bot.handoff.store import SqlHandoffStore
 from bot.insights.log import SqlInsightLog
 from bot.knowledge.errors import IndexNotFound
 from bot.settings import Settings
 from bot.store.seed import fill
 from bot.store.service import OrderService
-from tests.fakes import InMemoryCustomerDirectory
+from tests.fakes import Clock, InMemoryCustomerDirectory, RecordingGateway
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -48,7 +51,9 @@ def services(tmp_path: Path, directory: InMemoryCustomerDirectory, order_service
 
     installed = Services(settings=settings, directory=directory, orders=order_service,
                          insights=SqlInsightLog.from_url(f"sqlite:///{tmp_path / 'app.db'}"),
-                         knowledge=LazyKnowledge(no_index))
+                         knowledge=LazyKnowledge(no_index),
+                         handoff=HandoffService(SqlHandoffStore.from_url(f"sqlite:///{tmp_path / 'app.db'}"), load_rules(),
+                                                RecordingGateway(), Clock(NOW)))
     use_services(installed)
     yield installed
     use_services(None)

@@ -10,6 +10,7 @@ DOMAIN_SLOTS = (
     "email", "verified_order", "verification_failures", "confirm_cancel", "new_address", "return_item",
     "return_kind", "return_reason", "requested_slot", "session_started_metadata",
     "kb_article", "kb_question", "kb_alternatives", "kb_misses",
+    "handoff_reason", "handoff_detail", "offline_reason", "offline_email", "offline_description", "csat_pending",
 )
 
 
@@ -21,6 +22,7 @@ def make_tracker(
     intent_ranking: Optional[List[Dict[str, Any]]] = None,
     active_loop: Optional[str] = None,
     sender_id: str = "test-user",
+    events: Optional[List[Dict[str, Any]]] = None,
 ) -> Tracker:
     """A tracker whose latest user message is `text` classified as `intent`, with `slots` set."""
     all_slots: Dict[str, Any] = {name: None for name in DOMAIN_SLOTS}
@@ -36,7 +38,7 @@ def make_tracker(
         sender_id=sender_id,
         slots=all_slots,
         latest_message=latest,
-        events=[],
+        events=events or [],
         paused=False,
         followup_action=None,
         active_loop={"name": active_loop} if active_loop else {},

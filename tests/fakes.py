@@ -60,3 +60,46 @@ class InMemoryCustomerDirectory:
 
     def refunds_for_order(self, number: str) -> List[Refund]:
         return sorted((r for r in self.refunds if r.order_number == number), key=lambda r: r.created_at)
+
+
+class RecordingGateway:
+    """A `ConversationGateway` that records what would reach the conversation; `fail` makes it unreachable."""
+
+    def __init__(self) -> None:
+        self.sent: List[tuple] = []
+        self.handed_back: List[str] = []
+        self.fail = False
+
+    def send_agent_message(self, conversation_id: str, text: str, agent_name: str) -> None:
+        self._check()
+        self.sent.append((conversation_id, text, agent_name))
+
+    def hand_back(self, conversation_id: str) -> None:
+        self._check()
+        self.handed_back.append(conversation_id)
+
+    def transcript(self, conversation_id: str) -> List[dict]:
+        self._check()
+        return []
+
+    def _check(self) -> None:
+        from bot.handoff.rasa_gateway import GatewayError
+
+        if self.fail:
+            raise GatewayError("the conversation server is unreachable (test)")
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        from datetime import timedelta
+
+        self.now += timedelta(**delta)
+        return self.now

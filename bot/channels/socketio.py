@@ -5,6 +5,12 @@
   the browser. The session handler here awaits it.
 - Messages are checked like the REST channel's (bot/channels/rest.py): a malformed one is
   answered with an `error` event instead of being dropped or crashing the handler.
+
+And one change: each bot message reaches the browser as ONE `bot_uttered` event carrying its
+text, buttons (Rasa's `quick_replies` shape), custom payload (knowledge-base card, queue
+place, rating prompt) and who wrote it (`agent` for a person from the team). Rasa's output
+splits text at blank lines, drops that metadata, and its `send_custom_json` passes the payload
+as keyword arguments to `emit`, which fails.
 """
 from __future__ import annotations
 
@@ -19,6 +25,30 @@ from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIO
 from bot.channels.rest import InvalidRequest, check_message
 
 logger = logging.getLogger(__name__)
+
+
+class SupportSocketIOOutput(SocketIOOutput):
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        payload: Dict[Text, Any] = {}
+        if message.get("text"):
+            payload["text"] = message["text"]
+        buttons = message.get("buttons") or message.get("quick_replies") or []
+        if buttons:
+            payload["quick_replies"] = [{"content_type": "text", "title": b.get("title"), "payload": b.get("payload")}
+                                        for b in buttons if isinstance(b, dict)]
+        if isinstance(message.get("custom"), dict):
+            payload["custom"] = message["custom"]
+        for key in ("agent", "kind"):
+            if message.get(key):
+                payload[key] = message[key]
+        if message.get("timestamp"):
+            payload["timestamp"] = message["timestamp"]
+        if payload.keys() - {"timestamp"}:
+            await self._send_message(recipient_id, payload)
+        if message.get("image"):
+            await self.send_image_url(recipient_id, message["image"])
+        if message.get("attachment"):
+            await self.send_attachment(recipient_id, message["attachment"])
 
 
 class SupportSocketIOInput(SocketIOInput):
@@ -56,9 +86,15 @@ class SupportSocketIOInput(SocketIOInput):
                 logger.info("rejected socket.io message from %s: %s", sid, invalid)
                 await sio.emit("error", {"error": str(invalid)}, room=sid)
                 return
-            output = SocketIOOutput(sio, self.bot_message_evt)
+            output = SupportSocketIOOutput(sio, self.bot_message_evt)
             await on_new_message(
                 UserMessage(text, output, sender, input_channel=self.name(), metadata=metadata or {})
             )
 
         return webhook
+
+    def get_output_channel(self) -> Optional[SocketIOOutput]:
+        """The channel agents' messages and hand-back go out on (Rasa's HTTP API with output_channel=latest)."""
+        if self.sio is None:
+            return None
+        return SupportSocketIOOutput(self.sio, self.bot_message_evt)

@@ -92,9 +92,18 @@ def test_grey_zone_asks_which_article(services, kb):
 def test_no_answer_is_honest_and_recorded(services, kb):
     kb.decision = decision(NO_ANSWER, [])
     events, dispatcher = run(ActionAnswerQuestion(), make_tracker(text="do you sell lawnmowers", intent="ask_question"))
-    assert "don't have a good answer" in texts(dispatcher) and "support@brightwave.example" in texts(dispatcher)
+    assert "don't have a good answer" in texts(dispatcher)
+    assert dispatcher.messages[0]["buttons"] == [{"title": "Talk to a person", "payload": "/request_human"}]
     assert slots(events)["kb_misses"] == 1
     assert services.insights.unanswered() == [("do you sell lawnmowers", 1)]
+
+
+def test_no_good_answer_twice_in_a_row_hands_off(services, kb):
+    kb.decision = decision(NO_ANSWER, [])
+    events, dispatcher = run(ActionAnswerQuestion(), make_tracker(text="do you sell lawnmowers", intent="ask_question",
+                                                                  slots={"kb_misses": 1}))
+    assert dispatcher.messages == []
+    assert slots(events)["handoff_reason"] == "kb_no_answer" and events[-1]["name"] == "action_handoff"
 
 
 def test_not_understood_and_not_answered_starts_the_two_stage_fallback(services, kb):
@@ -136,10 +145,18 @@ def test_unhelpful_answer_offers_the_next_best(services, kb):
 
 def test_unhelpful_with_nothing_left_offers_the_team(services, kb):
     events, dispatcher = run(ActionRateAnswer(), make_tracker(intent="answer_not_helpful", slots={
-        "kb_article": "update-firmware", "kb_question": "reset pulse", "kb_alternatives": [], "kb_misses": 1}))
+        "kb_article": "update-firmware", "kb_question": "reset pulse", "kb_alternatives": []}))
     assert "couldn't find the right answer" in texts(dispatcher)
-    assert slots(events)["kb_misses"] == 2
+    assert dispatcher.messages[0]["buttons"] == [{"title": "Talk to a person", "payload": "/request_human"}]
+    assert slots(events)["kb_misses"] == 1
     assert [k for k, _, _ in kinds(services)] == [RATED, UNANSWERED]
+
+
+def test_second_unhelpful_answer_in_a_row_hands_off(services, kb):
+    events, dispatcher = run(ActionRateAnswer(), make_tracker(intent="answer_not_helpful", slots={
+        "kb_article": "update-firmware", "kb_question": "reset pulse", "kb_alternatives": ["pair-headphones"], "kb_misses": 1}))
+    assert "didn't help" in texts(dispatcher)
+    assert slots(events)["handoff_reason"] == "not_helpful" and events[-1]["name"] == "action_handoff"
 
 
 def test_none_of_these_offers_the_team(services, kb):
@@ -147,3 +164,9 @@ def test_none_of_these_offers_the_team(services, kb):
         "kb_question": "headphones problem"}))
     assert "don't have a good answer" in texts(dispatcher)
     assert services.insights.unanswered() == [("headphones problem", 1)]
+
+
+def test_a_late_thanks_is_not_a_miss(services, kb):
+    events, dispatcher = run(ActionRateAnswer(), make_tracker(intent="answer_helped", slots={"kb_question": "reset pulse"}))
+    assert "Glad I could help" in texts(dispatcher) and events == []
+    assert services.insights.unanswered() == []

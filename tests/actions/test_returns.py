@@ -18,8 +18,7 @@ def test_return_creates_authorisation(services, directory):
 
 def test_damaged_exchange_is_apologised_for(services):
     _, dispatcher = run(ActionStartReturn(), make_tracker(slots={
-        "verified_order": "104090", "email": "wei.chen@example.com", "return_item": "BW-BBA14",
-        "return_kind": "exchange", "return_reason": "damaged or faulty"}))
+        **JANE_103877, "return_item": "BW-CABLE2", "return_kind": "exchange", "return_reason": "damaged or faulty"}))
     said = texts(dispatcher)
     assert said.startswith("I'm sorry it arrived like that") and "replacement" in said
 
@@ -69,3 +68,12 @@ def test_kind_and_reason_from_free_text():
         "return_reason": "damaged or faulty"}
     assert validate_reason("  gift for my nephew  ", CollectingDispatcher()) == {"return_reason": "gift for my nephew"}
     assert len(validate_reason("x" * 5000, CollectingDispatcher())["return_reason"]) == 200
+
+
+def test_costly_damage_claim_goes_to_a_person(services, directory):
+    events, dispatcher = run(ActionStartReturn(), make_tracker(slots={
+        **JANE_103877, "return_item": "BW-WBP", "return_kind": "exchange", "return_reason": "damaged or faulty"}))
+    assert "a person from our team to sort this out" in texts(dispatcher)
+    assert slots(events)["handoff_reason"] == "policy_topic" and "$179.99" in slots(events)["handoff_detail"]
+    assert events[-1]["name"] == "action_handoff"
+    assert directory.returns_for_order("103877") == []

@@ -33,3 +33,10 @@ def test_environment_wins(tmp_path):
 def test_bad_values_name_the_variable(tmp_path, name, value):
     with pytest.raises(ConfigurationError, match=name):
         Settings.from_env({"SUPPORT_DATA_DIR": str(tmp_path), name: value})
+
+
+def test_child_processes_get_the_same_settings(tmp_path):
+    parent = Settings.from_env({"SUPPORT_DATA_DIR": str(tmp_path), "RASA_PORT": "16005", "ACTION_PORT": "16055",
+                                "WEB_PORT": "16080", "RASA_TOKEN": "t", "IDENTITY_SECRET": "s"})
+    child = Settings.from_env(parent.rasa_environment())
+    assert child == parent

@@ -9,9 +9,11 @@ from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 import requests
+import yaml
 
 from bot import runner
 from bot.__main__ import MODEL_DIR, build_knowledge_base
+from bot.handoff.hours import DAYS
 from bot.settings import PROJECT_ROOT, Settings
 from bot.store.directory import SqlCustomerDirectory
 from bot.store.seed import seed
@@ -64,14 +66,24 @@ def trained_model() -> Path:
     return MODEL_DIR
 
 
+def always_open_handoff_config(folder: Path) -> Path:
+    """handoff.yml with the team on duty around the clock: tests must not depend on the hour they run at."""
+    config = yaml.safe_load((PROJECT_ROOT / "handoff.yml").read_text())
+    config["hours"] = {"timezone": "UTC", "weekly": {day: "00:00-24:00" for day in DAYS}, "holidays": []}
+    path = folder / "handoff.yml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
 @pytest.fixture(scope="session")
 def servers(tmp_path_factory: pytest.TempPathFactory, trained_model: Path) -> Iterator[Servers]:
     data_dir: Path = tmp_path_factory.mktemp("support-data")
     articles = data_dir / "articles"  # a copy, so tests can change an article and rebuild
     shutil.copytree(PROJECT_ROOT / "knowledge_base" / "articles", articles)
     settings = Settings.from_env({
-        "SUPPORT_DATA_DIR": str(data_dir), "RASA_PORT": "15005", "ACTION_PORT": "15055",
+        "SUPPORT_DATA_DIR": str(data_dir), "RASA_PORT": "15005", "ACTION_PORT": "15055", "WEB_PORT": "15080",
         "RASA_TOKEN": TOKEN, "IDENTITY_SECRET": "e2e-identity-secret", "KB_ARTICLES_DIR": str(articles),
+        "HANDOFF_CONFIG": str(always_open_handoff_config(data_dir)),
     })
     seed(SqlCustomerDirectory.from_url(settings.store_db_url), utcnow())
     build_knowledge_base(settings)

@@ -42,8 +42,8 @@ def test_postgres_tracker_and_store_with_redis_lock_store(tmp_path, trained_mode
     if not reachable(6379):
         pytest.skip("Redis is not listening on 127.0.0.1:6379")
     settings = Settings.from_env({
-        "SUPPORT_DATA_DIR": str(tmp_path), "RASA_PORT": "15105", "ACTION_PORT": "15155", "RASA_TOKEN": TOKEN,
-        "TRACKER_STORE_URL": postgres_database, "STORE_DB_URL": postgres_database,
+        "SUPPORT_DATA_DIR": str(tmp_path), "RASA_PORT": "15105", "ACTION_PORT": "15155", "WEB_PORT": "15180", "RASA_TOKEN": TOKEN,
+        "TRACKER_STORE_URL": postgres_database, "STORE_DB_URL": postgres_database, "APP_DB_URL": postgres_database,
         "LOCK_STORE": "redis", "LOCK_STORE_HOST": "127.0.0.1",
     })
     seed(SqlCustomerDirectory.from_url(settings.store_db_url), utcnow())

@@ -1,0 +1,1 @@
+"""Handing conversations to people: the queue, the desk, offline tickets and ratings."""

@@ -1,0 +1,204 @@
+"""How frustrated the customer is over the conversation, from the per-message scores of the NLU pipeline.
+
+Each customer message arrives with a score (0..1) and the cues found in it (`bot/nlu/frustration.py`:
+"negative", "caps", "profanity", "repeat_ask", "sarcasm", "threat_legal"). One message is a noisy
+witness (terse commands such as "kill the order" or "forget it" score high), so the conversation's level
+is a running average that starts calm and leans on the latest messages: one negative message alone stays
+below the default threshold, a second one or an explicit cue crosses it. What a single message cannot
+show is added on top:
+
+- rising negativity: the scores climb over several messages;
+- repetition: the customer sends the same question again (similar text, by character trigram Jaccard,
+  no model needed);
+- the cues of the latest messages: shouting, swearing and sarcasm when the message is at least somewhat
+  negative ("THANK YOU!!" is not frustration), and always an explicit "third time I ask" or a legal threat.
+
+The verdict names what drove it, in words for the agent. Every number is a field of `FrustrationRules`,
+read from the handoff configuration with `FrustrationRules.from_mapping`. Pure: no Rasa, no model.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TurnSignal:
+    """One customer message with its per-message frustration from the NLU pipeline."""
+
+    text: str
+    score: float
+    signals: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FrustrationVerdict:
+    """The conversation's current frustration level (0..1), whether it crosses the threshold, and why."""
+
+    score: float
+    frustrated: bool
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FrustrationRules:
+    """The numbers of the conversation-level combination (all optional in the configuration)."""
+
+    threshold: float = 0.65  # the conversation counts as frustrated at or above this score
+    window: int = 8  # only the latest this many customer messages are looked at
+    recency: float = 0.6  # weight of the newest message in the running level (the rest decays geometrically)
+    start_level: float = 0.0  # the level before the first message: a conversation starts calm
+    rising_weight: float = 0.15  # added when the scores rise over several messages
+    rising_min_messages: int = 3
+    rising_min_increase: float = 0.3  # from the lowest to the latest score of the rising run
+    rising_min_latest: float = 0.5  # a climb from 0.05 to 0.35 is not negativity yet
+    repetition_weight: float = 0.15  # added per repetition of the latest message (beyond the first)
+    repetition_similarity: float = 0.5  # character-trigram Jaccard at which two messages are the same question
+    repetition_min_words: int = 3  # "yes", "no" and order numbers are repeated by design
+    caps_weight: float = 0.1
+    profanity_weight: float = 0.15
+    sarcasm_weight: float = 0.1
+    repeat_ask_weight: float = 0.2  # "third time I ask", "still no refund", "I already told you"
+    threat_legal_weight: float = 0.3
+    cue_memory: int = 2  # cues count while they are in one of the latest this many messages
+    cue_min_score: float = 0.3  # caps, profanity and sarcasm count only on a message scored at least this
+
+    def __post_init__(self) -> None:
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.type == "int":
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise ValueError(f"frustration.{item.name}: expected a whole number of at least 1, got {value!r}")
+            elif isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                raise ValueError(f"frustration.{item.name}: expected a number from 0 to 1, got {value!r}")
+        if self.threshold <= 0 or self.recency <= 0 or self.repetition_similarity <= 0:
+            raise ValueError("frustration: threshold, recency and repetition_similarity must be above 0")
+
+    @classmethod
+    def from_mapping(cls, settings: Mapping[str, Any] | None) -> "FrustrationRules":
+        """Rules from a plain mapping (the `frustration` section of the handoff YAML); missing keys keep their defaults."""
+        settings = dict(settings or {})
+        known = {item.name for item in fields(cls)}
+        unknown = sorted(str(key) for key in settings if key not in known)
+        if unknown:
+            raise ValueError(f"frustration: unknown setting(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        values = dict(settings)
+        for item in fields(cls):  # YAML writes 1 for 1.0; accept it for the number fields
+            if item.name in values and item.type == "float" and isinstance(values[item.name], int) and not isinstance(values[item.name], bool):
+                values[item.name] = float(values[item.name])
+        return cls(**values)
+
+
+# --------------------------------------------------------------------------------------------
+# Text similarity (for repetition)
+# --------------------------------------------------------------------------------------------
+
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def _normalise(text: str) -> str:
+    return " ".join(_NON_WORD.sub(" ", text.lower()).split())
+
+
+def _trigrams(text: str) -> frozenset[str]:
+    padded = f" {text} "
+    return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
+
+
+def similarity(first: str, second: str) -> float:
+    """Jaccard similarity of the character trigrams of two messages (case and punctuation ignored)."""
+    a, b = _trigrams(_normalise(first)), _trigrams(_normalise(second))
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+def _word_count(text: str) -> int:
+    return len(_normalise(text).split())
+
+
+# --------------------------------------------------------------------------------------------
+# The combination
+# --------------------------------------------------------------------------------------------
+
+
+def _level(scores: Sequence[float], recency: float, start: float) -> float:
+    level = start
+    for score in scores:
+        level = recency * score + (1 - recency) * level
+    return level
+
+
+def _rising_run(scores: Sequence[float], tolerance: float = 0.05) -> int:
+    """Length of the run of (almost) non-decreasing scores that ends at the latest message."""
+    length = 1
+    for index in range(len(scores) - 1, 0, -1):
+        if scores[index] + tolerance < scores[index - 1]:
+            break
+        length += 1
+    return length
+
+
+_CUE_WORDS = {
+    "caps": "ALL CAPS",
+    "profanity": "swearing",
+    "sarcasm": "sarcasm",
+    "repeat_ask": "says they are asking again",
+    "threat_legal": "mentions a chargeback or legal action",
+}
+_GATED_CUES = ("caps", "profanity", "sarcasm")  # only on messages that are at least somewhat negative
+
+
+def conversation_frustration(turns: Sequence[TurnSignal], rules: FrustrationRules | None = None) -> FrustrationVerdict:
+    """The conversation's frustration now, from its customer messages in order (oldest first)."""
+    rules = rules or FrustrationRules()
+    recent = list(turns)[-rules.window :]
+    if not recent:
+        return FrustrationVerdict(0.0, False, ())
+    scores = [min(max(float(turn.score), 0.0), 1.0) for turn in recent]
+    level = _level(scores, rules.recency, rules.start_level)
+    latest = scores[-1]
+    # (contribution to the score, reason); the level itself is the first contribution
+    if len(scores) == 1:
+        parts = [(level, f"negative message (score {latest:.2f})")]
+    else:
+        parts = [(level, f"negative tone over the last {len(scores)} messages (level {level:.2f}, latest {latest:.2f})")]
+
+    run = _rising_run(scores)
+    if run >= rules.rising_min_messages and latest >= rules.rising_min_latest:
+        low = min(scores[-run:])
+        if latest - low >= rules.rising_min_increase:
+            parts.append((rules.rising_weight, f"rising negativity over {run} messages ({low:.2f} → {latest:.2f})"))
+
+    last_text = recent[-1].text
+    if _word_count(last_text) >= rules.repetition_min_words:
+        same = 1 + sum(
+            1
+            for turn in recent[:-1]
+            if _word_count(turn.text) >= rules.repetition_min_words and similarity(turn.text, last_text) >= rules.repetition_similarity
+        )
+        if same >= 2:
+            parts.append((rules.repetition_weight * (same - 1), f"repeated the same question {same} times"))
+
+    memory = list(zip(recent, scores))[-rules.cue_memory :]
+    weights = {
+        "caps": rules.caps_weight,
+        "profanity": rules.profanity_weight,
+        "sarcasm": rules.sarcasm_weight,
+        "repeat_ask": rules.repeat_ask_weight,
+        "threat_legal": rules.threat_legal_weight,
+    }
+    for cue, weight in weights.items():
+        hits = [cue in turn.signals and (cue not in _GATED_CUES or score >= rules.cue_min_score) for turn, score in memory]
+        if weight > 0 and any(hits):
+            where = "the latest message" if hits == [False] * (len(hits) - 1) + [True] else f"{sum(hits)} of the last {len(hits)} messages"
+            parts.append((weight, f"{_CUE_WORDS[cue]} in {where}"))
+
+    score = min(1.0, sum(value for value, _ in parts))
+    # The level is only a reason when it matters; the added signals always are.
+    named = [(value, reason) for index, (value, reason) in enumerate(parts) if index > 0 or value >= rules.threshold / 2]
+    reasons = tuple(reason for _, reason in sorted(named, key=lambda item: -item[0]))
+    return FrustrationVerdict(round(score, 4), score >= rules.threshold, reasons)

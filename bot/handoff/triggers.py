@@ -1,0 +1,88 @@
+"""When to hand off after a customer's message: frustration over the conversation, or a topic people handle.
+
+Pure functions over Rasa's JSON events (dicts), shared by the Rasa policy that acts on them
+(bot/policies/handoff_policy.py) and the handoff action that explains them in the context
+packet. The other triggers (a request for a person, failed fallback, knowledge-base misses)
+are decided where they happen, in the rules and actions, with the numbers from handoff.yml.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, List, Mapping, Optional, Sequence
+
+from bot.handoff.frustration import FrustrationRules, FrustrationVerdict, TurnSignal, conversation_frustration
+from bot.handoff.models import FRUSTRATED, POLICY_TOPIC
+from bot.handoff.rules import HandoffRules
+
+# Messages that are not the customer speaking their mind (button payloads, ratings, our own triggers).
+IGNORED_INTENTS = ("handoff_resolved", "csat_rating", "answer_helped", "answer_not_helpful")
+# Inside a form, answers to its questions count only with an unmistakable cue.
+FORM_ANSWERS = ("inform", "affirm", "deny")
+STRONG_CUES = {"caps", "profanity", "repeat_ask", "sarcasm", "threat_legal"}
+# A handoff (or its offer) starts the count afresh: frustration that led to one is not counted twice.
+RESET_ACTIONS = ("action_handoff",)
+
+
+@dataclass(frozen=True)
+class Trigger:
+    reason: str
+    detail: str
+    score: float = 0.0
+
+
+def conversation_turns(events: Iterable[Mapping[str, Any]]) -> List[TurnSignal]:
+    """The customer's messages since the last handoff, with their per-message frustration from the NLU pipeline.
+
+    A message Rasa takes back ("rewind", UserUtteranceReverted: the two-stage fallback does it, then logs the
+    clarified message again) is dropped, so one message is not counted twice (nor as a repetition).
+    """
+    turns: List[TurnSignal] = []
+    counted: List[bool] = []  # per user message since the last reset: whether it is in `turns`
+    in_form = False
+    for event in events:
+        kind = event.get("event")
+        if kind == "active_loop":
+            in_form = bool(event.get("name"))
+        if (kind == "action" and event.get("name") in RESET_ACTIONS) or kind == "restart":
+            turns, counted = [], []
+        elif kind == "rewind":
+            if counted and counted.pop():
+                turns.pop()
+        elif kind == "user":
+            parse = event.get("parse_data") or {}
+            if ((parse.get("intent") or {}).get("name")) == "handoff_resolved":
+                turns, counted = [], []
+                continue
+            text = str(event.get("text") or "")
+            if not text or text.startswith("/") or ((parse.get("intent") or {}).get("name")) in IGNORED_INTENTS:
+                counted.append(False)
+                continue
+            frustration = parse.get("frustration") if isinstance(parse.get("frustration"), dict) else {}
+            signals = set(frustration.get("signals") or ())
+            if in_form and ((parse.get("intent") or {}).get("name")) in FORM_ANSWERS and not signals & STRONG_CUES:
+                # an answer to the form's question ("they don't fit my ears") is information, not a mood
+                counted.append(False)
+                continue
+            turns.append(TurnSignal(text=text, score=float(frustration.get("score") or 0.0),
+                                    signals=tuple(frustration.get("signals") or ())))
+            counted.append(True)
+    return turns
+
+
+def frustration_of(turns: Sequence[TurnSignal], rules: HandoffRules) -> FrustrationVerdict:
+    return conversation_frustration(turns, FrustrationRules.from_mapping(rules.frustration))
+
+
+def decide(events: Sequence[Mapping[str, Any]], rules: HandoffRules) -> Optional[Trigger]:
+    """The handoff the latest customer message calls for, if any."""
+    turns = conversation_turns(events)
+    if not turns:
+        return None
+    topic = rules.policy_topic(turns[-1].text)
+    if topic:
+        return Trigger(POLICY_TOPIC, f"topic handled by people: {topic}")
+    verdict = frustration_of(turns, rules)
+    if verdict.frustrated:
+        why = "; ".join(verdict.reasons) or "negative messages"
+        return Trigger(FRUSTRATED, f"customer frustrated ({why})", verdict.score)
+    return None

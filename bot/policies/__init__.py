@@ -1,0 +1,1 @@
+"""Dialogue policies of the project (Rasa components)."""

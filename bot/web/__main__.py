@@ -1,0 +1,59 @@
+"""`python -m bot.web`: the agent desk, its API, the widget and the demo store page on SUPPORT_HOST:WEB_PORT (logs to stdout)."""
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from types import FrameType
+from typing import Optional, Sequence
+
+import uvicorn
+
+from bot.errors import ConfigurationError
+from bot.settings import PROJECT_ROOT, Settings
+
+
+class DeskServer(uvicorn.Server):
+    """Ends the desks' live feeds on Ctrl-C / SIGTERM, so stopping does not wait for browsers to hang up."""
+
+    def __init__(self, config: uvicorn.Config, stopping: threading.Event) -> None:
+        super().__init__(config)
+        self.stopping = stopping
+
+    def handle_exit(self, sig: int, frame: Optional[FrameType]) -> None:
+        self.stopping.set()
+        super().handle_exit(sig, frame)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from dotenv import load_dotenv
+
+    from bot.container import build_handoff
+    from bot.insights.log import SqlInsightLog
+    from bot.web.accounts import bootstrap_accounts
+    from bot.web.app import create_app
+    from bot.web.widget import mount_widget
+
+    load_dotenv(PROJECT_ROOT / ".env", override=False)  # the real environment wins over the file
+    try:
+        settings = Settings.from_env()
+        handoff = build_handoff(settings)
+    except ConfigurationError as error:
+        print(f"Configuration error: {error} (see .env.example)", file=sys.stderr)
+        return 2
+    for email, role, path in bootstrap_accounts(handoff, settings.data_dir / "secrets"):
+        print(f"Created the desk {role} account {email}; its password is in {path}", flush=True)
+    app = create_app(handoff, SqlInsightLog.from_url(settings.app_db_url), settings)
+    mount_widget(app, settings)  # the widget's script, its history route and the demo store page
+    print(f"Agent desk: {settings.web_url}/desk/  (API: {settings.web_url}/api/openapi.json)", flush=True)
+    # log_config=None: uvicorn's loggers go through the root logger above, to stdout like the rest.
+    # ws="none": the desk uses no websockets, and Rasa pins a websockets release uvicorn's module cannot import.
+    config = uvicorn.Config(app, host=settings.host, port=settings.web_port, log_config=None, timeout_graceful_shutdown=3,
+                            proxy_headers=False, ws="none")
+    DeskServer(config, app.state.stopping).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,298 @@
+"""The JSON shapes of the desk API (pydantic v1, as Rasa pins it) and the conversions from the service's records.
+
+Times leave the server as ISO 8601 with an explicit UTC offset: the database keeps naive UTC, and a
+browser would read a naive time as its own local time.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional
+
+from pydantic import BaseModel, Field, constr
+
+from bot.handoff.models import REASON_LABELS, WAITING, Agent, Handoff, HandoffMessage, HandoffReport, Ticket
+from bot.handoff.service import MAX_TEXT
+from bot.insights.log import ArticleStats
+
+
+class Strict(BaseModel):
+    """Request bodies: an unknown field is a mistake worth reporting, not something to ignore."""
+
+    class Config:
+        extra = "forbid"
+
+
+# requests ---------------------------------------------------------------------------------
+
+class LoginRequest(Strict):
+    email: constr(max_length=320)  # type: ignore[valid-type]
+    password: constr(max_length=1024)  # type: ignore[valid-type]
+
+
+class TextRequest(Strict):
+    text: constr(max_length=MAX_TEXT) = Field(..., description="plain text; shown to people as text, never as HTML")  # type: ignore[valid-type]
+
+
+class TransferRequest(Strict):
+    to_agent_id: Optional[int] = Field(None, description="the agent to hand the conversation to; null puts it back in the queue")
+    note: constr(max_length=MAX_TEXT) = Field("", description="an internal note for the next agent")  # type: ignore[valid-type]
+
+
+class AbandonRequest(Strict):
+    detail: constr(max_length=500) = "customer left"  # type: ignore[valid-type]
+
+
+class NewAgentRequest(Strict):
+    email: constr(max_length=320)  # type: ignore[valid-type]
+    name: constr(max_length=120)  # type: ignore[valid-type]
+    role: str = Field(..., description="agent | lead")
+    password: constr(max_length=1024)  # type: ignore[valid-type]
+
+
+class AgentPatch(Strict):
+    active: bool
+
+
+# responses --------------------------------------------------------------------------------
+
+class ErrorOut(BaseModel):
+    error: str
+    message_id: Optional[int] = Field(None, description="the saved message, when a reply could not be delivered")
+    details: Optional[List[str]] = Field(None, description="one line per invalid field")
+
+
+class Ok(BaseModel):
+    ok: bool = True
+
+
+class AgentOut(BaseModel):
+    id: int
+    email: str
+    name: str
+    role: str
+    active: bool
+    last_seen_at: Optional[datetime]
+
+
+class AgentBrief(BaseModel):
+    id: int
+    name: str
+    role: str
+
+
+class LoginResponse(BaseModel):
+    token: str = Field(..., description="a session token for `Authorization: Bearer`; the desk itself uses the cookie")
+    agent: AgentOut
+
+
+class HandoffOut(BaseModel):
+    id: int
+    conversation_id: str
+    channel: str
+    state: str
+    reason: str
+    reason_label: str
+    reason_detail: str
+    summary: str
+    customer_name: Optional[str]
+    customer_email: Optional[str]
+    customer_verified: bool
+    frustration: float
+    agent_id: Optional[int]
+    agent_name: Optional[str]
+    created_at: datetime
+    assigned_at: Optional[datetime]
+    resolved_at: Optional[datetime]
+    abandoned_at: Optional[datetime]
+    updated_at: Optional[datetime]
+    waiting_seconds: int = Field(..., description="seconds since the handoff was opened")
+    position: Optional[int] = Field(None, description="place among the waiting handoffs (1 = next); null once assigned")
+
+
+class QueueOut(BaseModel):
+    handoffs: List[HandoffOut]
+
+
+class HandoffList(BaseModel):
+    handoffs: List[HandoffOut]
+
+
+class MessageOut(BaseModel):
+    id: int
+    handoff_id: int
+    author: str = Field(..., description="customer | agent | note | system")
+    text: str
+    at: datetime
+    agent_id: Optional[int]
+    agent_name: Optional[str]
+    delivered: bool
+
+
+class HistoryEntry(BaseModel):
+    at: datetime
+    kind: str = Field(..., description="created | claimed | transferred | resolved | abandoned")
+    agent_id: Optional[int]
+    agent_name: Optional[str]
+    detail: str = Field(..., description="transferred: JSON {to_agent_id, note}; created: the reason; abandoned: why")
+
+
+class HandoffDetail(BaseModel):
+    handoff: HandoffOut
+    packet: Dict[str, Any] = Field(..., description="the context packet the assistant collected before the handoff")
+    messages: List[MessageOut]
+    history: List[HistoryEntry]
+
+
+class TicketOut(BaseModel):
+    id: int
+    conversation_id: str
+    channel: str
+    email: str
+    customer_name: Optional[str]
+    description: str
+    reason: str
+    reason_label: str
+    state: str
+    created_at: datetime
+    closed_at: Optional[datetime]
+    packet: Dict[str, Any]
+
+
+class TicketList(BaseModel):
+    tickets: List[TicketOut]
+
+
+class AgentList(BaseModel):
+    agents: List[AgentOut]
+
+
+class OnlineAgents(BaseModel):
+    agents: List[AgentBrief]
+
+
+class ReasonCount(BaseModel):
+    reason: str
+    label: str
+    count: int
+
+
+class StateCount(BaseModel):
+    state: str
+    count: int
+
+
+class RatingCount(BaseModel):
+    rating: int
+    count: int
+
+
+class HandoffReportOut(BaseModel):
+    days: int
+    handoffs: int
+    by_reason: List[ReasonCount]
+    by_state: List[StateCount]
+    median_wait_seconds: Optional[float]
+    median_handling_seconds: Optional[float]
+    csat_count: int
+    csat_average: Optional[float]
+    csat_distribution: List[RatingCount]
+    open_tickets: int
+
+
+class ArticleStatsOut(BaseModel):
+    article_id: str
+    answers: int
+    helpful: int
+    not_helpful: int
+
+
+class UnansweredOut(BaseModel):
+    question: str
+    count: int
+
+
+class KnowledgeSummary(BaseModel):
+    answers: int
+    rated: int
+    helpful_share: float = Field(..., description="share of ratings that said the answer helped (0 when nothing was rated)")
+
+
+class KnowledgeReportOut(BaseModel):
+    articles: List[ArticleStatsOut]
+    unanswered: List[UnansweredOut]
+    summary: KnowledgeSummary
+
+
+# conversions ------------------------------------------------------------------------------
+
+def utc(at: Optional[datetime]) -> Optional[datetime]:
+    if at is None:
+        return None
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+
+
+def reason_label(reason: str) -> str:
+    return REASON_LABELS.get(reason, reason.replace("_", " "))
+
+
+def agent_out(agent: Agent) -> AgentOut:
+    return AgentOut(id=agent.id, email=agent.email, name=agent.name, role=agent.role, active=agent.active,
+                    last_seen_at=utc(agent.last_seen_at))
+
+
+def handoff_out(handoff: Handoff, now: datetime, position: Optional[int] = None) -> HandoffOut:
+    return HandoffOut(
+        id=handoff.id, conversation_id=handoff.conversation_id, channel=handoff.channel, state=handoff.state,
+        reason=handoff.reason, reason_label=reason_label(handoff.reason), reason_detail=handoff.reason_detail,
+        summary=handoff.summary, customer_name=handoff.customer_name, customer_email=handoff.customer_email,
+        customer_verified=handoff.customer_verified, frustration=handoff.frustration, agent_id=handoff.agent_id,
+        agent_name=handoff.agent_name, created_at=utc(handoff.created_at), assigned_at=utc(handoff.assigned_at),
+        resolved_at=utc(handoff.resolved_at), abandoned_at=utc(handoff.abandoned_at), updated_at=utc(handoff.updated_at),
+        waiting_seconds=max(0, int((now - handoff.created_at).total_seconds())), position=position)
+
+
+def queue_out(handoffs: List[Handoff], now: datetime) -> QueueOut:
+    """The active handoffs oldest first, the waiting ones numbered in the order they will be taken."""
+    items, place = [], 0
+    for handoff in handoffs:
+        if handoff.state == WAITING:
+            place += 1
+        items.append(handoff_out(handoff, now, place if handoff.state == WAITING else None))
+    return QueueOut(handoffs=items)
+
+
+def message_out(message: HandoffMessage) -> MessageOut:
+    return MessageOut(id=message.id, handoff_id=message.handoff_id, author=message.author, text=message.text,
+                      at=utc(message.at), agent_id=message.agent_id, agent_name=message.agent_name, delivered=message.delivered)
+
+
+def history_entry(row: Dict[str, Any]) -> HistoryEntry:
+    return HistoryEntry(at=utc(row["at"]), kind=row["kind"], agent_id=row.get("agent_id"), agent_name=row.get("agent_name"),
+                        detail=row.get("detail") or "")
+
+
+def ticket_out(ticket: Ticket) -> TicketOut:
+    return TicketOut(id=ticket.id, conversation_id=ticket.conversation_id, channel=ticket.channel, email=ticket.email,
+                     customer_name=ticket.customer_name, description=ticket.description, reason=ticket.reason,
+                     reason_label=reason_label(ticket.reason), state=ticket.state, created_at=utc(ticket.created_at),
+                     closed_at=utc(ticket.closed_at), packet=ticket.packet)
+
+
+def report_out(report: HandoffReport, days: int) -> HandoffReportOut:
+    return HandoffReportOut(
+        days=days, handoffs=report.handoffs,
+        by_reason=[ReasonCount(reason=reason, label=reason_label(reason), count=count) for reason, count in report.by_reason],
+        by_state=[StateCount(state=state, count=count) for state, count in report.by_state],
+        median_wait_seconds=report.median_wait_seconds, median_handling_seconds=report.median_handling_seconds,
+        csat_count=report.csat_count, csat_average=report.csat_average,
+        csat_distribution=[RatingCount(rating=rating, count=count) for rating, count in report.csat_distribution],
+        open_tickets=report.open_tickets)
+
+
+def knowledge_out(stats: List[ArticleStats], unanswered: List[tuple], totals: Dict[str, float]) -> KnowledgeReportOut:
+    return KnowledgeReportOut(
+        articles=[ArticleStatsOut(article_id=s.article_id, answers=s.answers, helpful=s.helpful, not_helpful=s.not_helpful)
+                  for s in stats],
+        unanswered=[UnansweredOut(question=question, count=count) for question, count in unanswered],
+        summary=KnowledgeSummary(answers=int(totals["answers"]), rated=int(totals["rated"]),
+                                 helpful_share=round(totals["helpful_share"], 4)))

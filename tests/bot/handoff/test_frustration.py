@@ -1,0 +1,179 @@
+"""Unit tests of the conversation-level frustration combination (pure: no model, no Rasa)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.handoff.frustration import FrustrationRules, FrustrationVerdict, TurnSignal, conversation_frustration, similarity
+
+
+def turn(text: str, score: float, *signals: str) -> TurnSignal:
+    return TurnSignal(text=text, score=score, signals=tuple(signals))
+
+
+def level(*scores: float, recency: float = 0.6, start: float = 0.0) -> float:
+    """The running level the rules should compute, written out independently."""
+    value = start
+    for score in scores:
+        value = recency * score + (1 - recency) * value
+    return value
+
+
+def test_no_turns_is_calm() -> None:
+    assert conversation_frustration([]) == FrustrationVerdict(0.0, False, ())
+
+
+def test_one_calm_question_is_not_frustrated_and_gives_no_reason() -> None:
+    verdict = conversation_frustration([turn("where is my order?", 0.2)])
+    assert not verdict.frustrated
+    assert verdict.score == pytest.approx(0.6 * 0.2)
+    assert verdict.reasons == ()
+
+
+def test_one_negative_message_alone_is_not_enough_a_second_one_is() -> None:
+    # per-message false alarms ("kill the order i placed this morning") must not hand off on their own
+    first = turn("this is ridiculous, worst service ever", 0.92, "negative")
+    verdict = conversation_frustration([first])
+    assert not verdict.frustrated
+    assert verdict.score == pytest.approx(level(0.92))
+    assert verdict.reasons == ("negative message (score 0.92)",)
+    second = conversation_frustration([first, turn("nobody has answered my emails for a week", 0.85, "negative")])
+    assert second.frustrated
+    assert second.score == pytest.approx(level(0.92, 0.85))
+
+
+def test_one_negative_message_with_a_cue_is_enough() -> None:
+    verdict = conversation_frustration([turn("where the hell is my refund", 0.92, "negative", "profanity")])
+    assert verdict.frustrated
+    assert verdict.score == pytest.approx(level(0.92) + 0.15)
+
+
+def test_start_level_is_configurable() -> None:
+    rules = FrustrationRules(start_level=0.5)
+    assert conversation_frustration([turn("this is ridiculous", 0.9)], rules).score == pytest.approx(level(0.9, start=0.5))
+
+
+def test_the_level_leans_on_the_latest_messages_and_calms_down() -> None:
+    angry_then_thanks = [turn("this is ridiculous", 0.9, "negative"), turn("ok that solved it, thanks", 0.05)]
+    verdict = conversation_frustration(angry_then_thanks)
+    assert not verdict.frustrated
+    assert verdict.score == pytest.approx(level(0.9, 0.05))
+
+
+def test_rising_negativity_is_named_and_pushes_over_the_threshold() -> None:
+    turns = [turn("hi", 0.1), turn("my order is a few days late", 0.45), turn("nobody has told me anything, this is bad", 0.8)]
+    without_rise = FrustrationRules(rising_weight=0.0)
+    assert not conversation_frustration(turns, without_rise).frustrated
+    verdict = conversation_frustration(turns)
+    assert verdict.frustrated
+    assert "rising negativity over 3 messages (0.10 → 0.80)" in verdict.reasons
+    assert verdict.score == pytest.approx(level(0.1, 0.45, 0.8) + 0.15)
+
+
+def test_a_small_climb_is_not_rising_negativity() -> None:
+    verdict = conversation_frustration([turn("a", 0.05), turn("b", 0.1), turn("c", 0.3)])
+    assert not any("rising" in reason for reason in verdict.reasons)
+
+
+def test_falling_scores_break_the_rising_run() -> None:
+    verdict = conversation_frustration([turn("a", 0.2), turn("b", 0.9), turn("c", 0.4), turn("d", 0.55)])
+    assert not any("rising" in reason for reason in verdict.reasons)
+
+
+def test_repeating_the_same_question_counts_each_repetition() -> None:
+    turns = [turn("where is my order", 0.3), turn("Where is my order??", 0.35), turn("WHERE IS MY ORDER", 0.4)]
+    verdict = conversation_frustration(turns, FrustrationRules(rising_weight=0.0))
+    assert "repeated the same question 3 times" in verdict.reasons
+    assert verdict.score == pytest.approx(level(0.3, 0.35, 0.4) + 2 * 0.15)
+
+
+def test_short_answers_repeated_by_a_form_are_not_repetition() -> None:
+    turns = [turn("104512", 0.1), turn("104512", 0.1), turn("yes", 0.05), turn("yes", 0.05)]
+    verdict = conversation_frustration(turns)
+    assert verdict.reasons == ()
+    assert not verdict.frustrated
+
+
+def test_different_questions_are_not_repetition() -> None:
+    turns = [turn("where is my order", 0.3), turn("how do I return the speaker", 0.2)]
+    assert not any("repeated" in reason for reason in conversation_frustration(turns).reasons)
+
+
+def test_similarity_ignores_case_and_punctuation() -> None:
+    assert similarity("Where is my order??", "where is my order") == pytest.approx(1.0)
+    assert similarity("where is my order", "how do I reset my headphones") < 0.3
+    assert similarity("", "anything") == 0.0
+
+
+def test_caps_counts_only_on_a_negative_message() -> None:
+    happy = conversation_frustration([turn("THANK YOU so much", 0.05, "caps")])
+    assert happy.reasons == () and not happy.frustrated
+    angry = conversation_frustration([turn("I WANT MY MONEY BACK", 0.6, "negative", "caps")])
+    assert "ALL CAPS in the latest message" in angry.reasons
+    assert angry.score == pytest.approx(level(0.6) + 0.1)
+
+
+def test_explicit_repeat_ask_and_legal_threat_count_whatever_the_score() -> None:
+    verdict = conversation_frustration([turn("this is the third time I ask about my refund", 0.25, "repeat_ask")])
+    assert verdict.score == pytest.approx(level(0.25) + 0.2)
+    assert verdict.reasons == ("says they are asking again in the latest message",)
+    legal = conversation_frustration([turn("I will file a chargeback", 0.7, "threat_legal")])
+    assert legal.frustrated
+    assert legal.reasons == ("negative message (score 0.70)", "mentions a chargeback or legal action in the latest message")
+
+
+def test_cues_fade_after_cue_memory_messages() -> None:
+    turns = [turn("what the hell", 0.7, "profanity"), turn("ok", 0.2), turn("fine", 0.2)]
+    assert not any("swearing" in reason for reason in conversation_frustration(turns).reasons)
+    two = conversation_frustration(turns[:2])
+    assert "swearing in 1 of the last 2 messages" in two.reasons
+
+
+def test_the_score_is_capped_at_one_and_reasons_are_ordered_by_weight() -> None:
+    turns = [
+        turn("where is my refund", 0.5, "negative"),
+        turn("WHERE IS MY REFUND, third time I ask, I'll dispute the charge", 0.95, "negative", "caps", "repeat_ask", "threat_legal"),
+    ]
+    verdict = conversation_frustration(turns)
+    assert verdict.score == 1.0 and verdict.frustrated
+    assert verdict.reasons[0].startswith("negative tone over the last 2 messages")
+    assert verdict.reasons[1] == "mentions a chargeback or legal action in the latest message"
+
+
+def test_only_the_window_is_looked_at() -> None:
+    old_anger = [turn("this is a disgrace", 1.0, "negative")] * 3
+    questions = ["hi", "do you ship to Hawaii", "how much is express", "can I pay with Klarna", "is the Pulse 700 in stock",
+                 "what colours are the buds", "ok thanks", "bye"]
+    calm = [turn(text, 0.1) for text in questions]
+    assert conversation_frustration(old_anger + calm, FrustrationRules(window=8)).score == pytest.approx(level(*[0.1] * 8), abs=1e-4)
+
+
+def test_threshold_decides() -> None:
+    turns = [turn("this is not ok", 0.6, "negative"), turn("really not ok", 0.6, "negative")]
+    assert not conversation_frustration(turns).frustrated
+    assert conversation_frustration(turns, FrustrationRules(threshold=0.5)).frustrated
+
+
+def test_rules_from_an_empty_mapping_are_the_defaults() -> None:
+    assert FrustrationRules.from_mapping({}) == FrustrationRules()
+    assert FrustrationRules.from_mapping(None) == FrustrationRules()
+
+
+def test_rules_from_mapping_reads_values_and_accepts_whole_numbers_for_weights() -> None:
+    rules = FrustrationRules.from_mapping({"threshold": 1, "window": 5, "caps_weight": 0.2})
+    assert rules.threshold == 1.0 and isinstance(rules.threshold, float)
+    assert rules.window == 5 and rules.caps_weight == 0.2
+
+
+def test_rules_from_mapping_names_an_unknown_key() -> None:
+    with pytest.raises(ValueError, match="treshold"):
+        FrustrationRules.from_mapping({"treshold": 0.5})
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"threshold": 1.5}, {"threshold": 0}, {"window": 0}, {"window": 2.5}, {"caps_weight": -0.1}, {"recency": "high"}, {"cue_memory": True}],
+)
+def test_rules_from_mapping_rejects_bad_values(settings: dict) -> None:
+    with pytest.raises(ValueError, match=next(iter(settings))):
+        FrustrationRules.from_mapping(settings)

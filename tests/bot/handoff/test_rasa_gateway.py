@@ -1,0 +1,50 @@
+"""What the gateway asks of Rasa's HTTP API (a recording session stands in for the server)."""
+import pytest
+import requests
+
+from bot.handoff.rasa_gateway import GatewayError, RasaHttpGateway
+
+
+class Response:
+    def __init__(self, status=200, body=None):
+        self.status_code, self._body, self.text = status, body or {}, str(body)
+
+    def json(self):
+        return self._body
+
+
+class RecordingSession:
+    def __init__(self, response=None, error=None):
+        self.calls, self.response, self.error = [], response or Response(), error
+
+    def request(self, method, url, json=None, timeout=None, params=None):
+        self.calls.append((method, url, json, params))
+        if self.error:
+            raise self.error
+        return self.response
+
+
+def test_agent_message_goes_out_on_the_customers_channel():
+    session = RecordingSession()
+    RasaHttpGateway("http://rasa:5005/", "tok", session=session).send_agent_message("web/1", "Hello <b>", "Maya")
+    method, url, body, params = session.calls[0]
+    assert (method, url) == ("POST", "http://rasa:5005/conversations/web%2F1/tracker/events")
+    assert body == [{"event": "bot", "text": "Hello <b>", "metadata": {"agent": "Maya", "kind": "agent"}}]
+    assert params == {"output_channel": "latest", "execute_side_effects": "true", "token": "tok"}
+
+
+def test_hand_back_resumes_listens_then_triggers_the_rating():
+    session = RecordingSession()
+    RasaHttpGateway("http://rasa:5005", "tok", session=session).hand_back("c1")
+    assert [c[2] for c in session.calls] == [[{"event": "resume"}, {"event": "action", "name": "action_listen"}],
+                                           {"name": "handoff_resolved", "entities": {}}]
+    assert session.calls[1][1].endswith("/conversations/c1/trigger_intent")
+
+
+def test_errors_say_what_failed():
+    down = RasaHttpGateway("http://rasa:5005", "tok", session=RecordingSession(error=requests.ConnectionError("refused")))
+    with pytest.raises(GatewayError, match="unreachable"):
+        down.hand_back("c1")
+    refused = RasaHttpGateway("http://rasa:5005", "bad", session=RecordingSession(Response(401, {"message": "no"})))
+    with pytest.raises(GatewayError, match="401"):
+        refused.transcript("c1")

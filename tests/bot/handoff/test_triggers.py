@@ -1,0 +1,54 @@
+from bot.handoff.models import FRUSTRATED, POLICY_TOPIC
+from bot.handoff.rules import load_rules
+from bot.handoff.triggers import conversation_turns, decide
+
+
+def user(text, score=0.1, signals=(), intent="order_status"):
+    return {"event": "user", "text": text,
+            "parse_data": {"intent": {"name": intent}, "frustration": {"score": score, "signals": list(signals)}}}
+
+
+def test_turns_start_afresh_after_a_handoff_and_skip_buttons_and_ratings():
+    events = [user("first", 0.9), {"event": "action", "name": "action_handoff"}, user("/request_human"),
+              user("5", intent="csat_rating"), user("second", 0.2)]
+    assert [t.text for t in conversation_turns(events)] == ["second"]
+    resolved = [user("angry", 0.9), user("/handoff_resolved", intent="handoff_resolved"), user("calm", 0.1)]
+    assert [t.text for t in conversation_turns(resolved)] == ["calm"]
+
+
+def test_calm_conversation_stays_with_the_bot():
+    assert decide([user("where is my order"), user("thanks, and can I change the address?")], load_rules()) is None
+
+
+def test_policy_topic_in_the_latest_message():
+    trigger = decide([user("hi"), user("I'll file a chargeback if this isn't fixed")], load_rules())
+    assert trigger.reason == POLICY_TOPIC and "disputed charge" in trigger.detail
+
+
+def test_rising_frustration_hands_off_and_says_why():
+    events = [user("where is my order 104512", 0.2),
+              user("it still hasn't arrived, this is really annoying", 0.75, ["negative"]),
+              user("WHERE IS MY ORDER?? third time I'm asking", 0.95, ["negative", "caps", "repeat_ask"])]
+    trigger = decide(events, load_rules())
+    assert trigger is not None and trigger.reason == FRUSTRATED and trigger.score > 0.5
+    assert trigger.detail.startswith("customer frustrated (")
+
+
+def test_no_messages_no_trigger():
+    assert decide([], load_rules()) is None
+
+
+def test_a_message_rasa_takes_back_is_counted_once():
+    # the two-stage fallback reverts the clarified message and logs it again: not a repetition
+    events = [user("the thing won't work", 0.9), {"event": "rewind"}, user("the thing won't work", 0.9, intent="complain"),
+              user("/answer_helped", intent="answer_helped"), {"event": "rewind"}, user("and now?", 0.2)]
+    assert [t.text for t in conversation_turns(events)] == ["the thing won't work", "and now?"]
+    assert conversation_turns([user("gone", 0.9), {"event": "restart"}, user("new", 0.1)])[0].text == "new"
+
+
+def test_answers_to_a_form_are_information_unless_they_shout():
+    events = [user("I want to return my buds", 0.3, intent="return_or_exchange"), {"event": "active_loop", "name": "order_form"},
+              user("they don't fit my ears very well", 0.73, ["negative"], intent="inform"),
+              user("REFUND. NOW.", 0.9, ["negative", "caps"], intent="inform"),
+              {"event": "active_loop", "name": None}, user("thanks", 0.0, intent="thanks")]
+    assert [t.text for t in conversation_turns(events)] == ["I want to return my buds", "REFUND. NOW.", "thanks"]
