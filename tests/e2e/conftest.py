@@ -52,7 +52,7 @@ class Servers:
 
 
 def text_of(messages: List[Dict[str, Any]]) -> str:
-    return " ".join(m.get("text") or "" for m in messages)
+    return " ".join(m["text"] for m in messages if m.get("text"))
 
 
 def new_sender() -> str:

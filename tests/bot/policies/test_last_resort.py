@@ -1,0 +1,57 @@
+"""With the action server down the failed fallback is followed by Rasa's own apology, then listening."""
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered, UserUtteranceReverted
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.policies.last_resort import LastResortPolicy
+from bot.settings import PROJECT_ROOT
+
+
+@pytest.fixture(scope="module")
+def domain():
+    return Domain.load(str(PROJECT_ROOT / "domain.yml"))
+
+
+@pytest.fixture
+def policy(tmp_path):
+    return LastResortPolicy.create(LastResortPolicy.get_default_config(), LocalModelStorage(tmp_path),
+                                   Resource("last_resort"), ExecutionContext(GraphSchema({}), "test"))
+
+
+def predict(policy, domain, *events):
+    tracker = DialogueStateTracker.from_events("c", [ActionExecuted("action_listen"), UserUttered("hmm"), *events],
+                                               slots=domain.slots)
+    prediction = policy.predict_action_probabilities(tracker, domain)
+    best = max(range(len(prediction.probabilities)), key=prediction.probabilities.__getitem__)
+    return domain.action_names_or_texts[best] if prediction.probabilities[best] > 0 else None
+
+
+def test_a_fallback_that_returned_nothing_is_followed_by_the_apology(policy, domain):
+    assert predict(policy, domain, ActionExecuted("action_default_fallback")) == "utter_default"
+
+
+def test_after_the_apology_the_bot_listens(policy, domain):
+    assert predict(policy, domain, ActionExecuted("action_default_fallback"), ActionExecuted("utter_default"),
+                   BotUttered("I'm sorry")) == "action_listen"
+
+
+def test_a_working_fallback_is_left_alone(policy, domain):
+    assert predict(policy, domain, ActionExecuted("action_default_fallback"), BotUttered("sorry"),
+                   UserUtteranceReverted()) is None
+    assert predict(policy, domain, ActionExecuted("action_default_fallback"), SlotSet("handoff_reason", "x")) is None
+
+
+def test_ordinary_turns_are_left_alone(policy, domain):
+    assert predict(policy, domain) is None
+    assert predict(policy, domain, ActionExecuted("utter_default"), BotUttered("sorry")) is None
+
+
+def test_when_silent_it_never_claims_priority_inside_a_form(policy, domain):
+    tracker = DialogueStateTracker.from_events("c", [ActionExecuted("action_listen"), UserUttered("stop")],
+                                               slots=domain.slots)
+    tracker.change_loop_to("order_form")
+    assert not policy.predict_action_probabilities(tracker, domain).is_no_user_prediction
