@@ -160,6 +160,11 @@ def train(settings: Settings, model_dir: Path, out: Optional[IO[str]] = None) ->
 
 def start_all(settings: Settings, model_dir: Path, echo: bool = False) -> List[ManagedProcess]:
     """Start the action server, the Rasa server and the web app; returns them once all are healthy."""
+    # A server already on one of our ports would answer in our place, silently: refuse instead.
+    taken = [port for port in (settings.action_port, settings.rasa_port, settings.web_port)
+             if port_in_use(settings.host, port)]
+    if taken:
+        raise RuntimeError(f"port(s) {taken} on {settings.host} already in use; stop that process or choose other ports")
     started: List[ManagedProcess] = []
     try:
         for make in (lambda: action_server(settings, echo), lambda: rasa_server(settings, model_dir, echo),

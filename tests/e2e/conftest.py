@@ -1,6 +1,7 @@
 """Real Rasa and action-server processes on their own ports, data folder and demo store."""
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -66,6 +67,10 @@ def trained_model() -> Path:
     return MODEL_DIR
 
 
+# E2E_PORT_BASE lets two runs on one machine (a developer's and a benchmark's, say) stay apart.
+PORT_BASE = int(os.environ.get("E2E_PORT_BASE", "15000"))
+
+
 def always_open_handoff_config(folder: Path) -> Path:
     """handoff.yml with the team on duty around the clock: tests must not depend on the hour they run at."""
     config = yaml.safe_load((PROJECT_ROOT / "handoff.yml").read_text())
@@ -81,7 +86,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory, trained_model: Path) -> It
     articles = data_dir / "articles"  # a copy, so tests can change an article and rebuild
     shutil.copytree(PROJECT_ROOT / "knowledge_base" / "articles", articles)
     settings = Settings.from_env({
-        "SUPPORT_DATA_DIR": str(data_dir), "RASA_PORT": "15005", "ACTION_PORT": "15055", "WEB_PORT": "15080",
+        "SUPPORT_DATA_DIR": str(data_dir), "RASA_PORT": str(PORT_BASE + 5), "ACTION_PORT": str(PORT_BASE + 55),
+        "WEB_PORT": str(PORT_BASE + 80),
         "RASA_TOKEN": TOKEN, "IDENTITY_SECRET": "e2e-identity-secret", "KB_ARTICLES_DIR": str(articles),
         "HANDOFF_CONFIG": str(always_open_handoff_config(data_dir)),
     })
