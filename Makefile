@@ -11,7 +11,7 @@ export RASA_TELEMETRY_ENABLED ?= false
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: install widget run test bench bench-nlu bench-kb bench-kb-scale bench-frustration bench-handoff lint lock clean
+.PHONY: install widget browser run test bench bench-nlu bench-kb bench-kb-scale bench-frustration bench-handoff lint lock clean
 
 $(STAMP): pyproject.toml constraints.txt scripts/find-python.sh
 	@if ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
@@ -31,10 +31,19 @@ $(WIDGET_STAMP): widget/package.json widget/package-lock.json
 
 widget: $(WIDGET_STAMP)  ## the widget's socket.io client from npm (widget/package-lock.json)
 
+# The browser tests (widget, desk) drive Debian's Chromium with Playwright; installed when missing and we may.
+browser:  ## Chromium for the browser tests (Debian package; needs root or sudo)
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Chromium for the browser tests (apt-get install chromium) ..."; \
+	    apt-get install -y -qq chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; \
+	  else echo "The browser tests need Chromium at /usr/bin/chromium: sudo apt-get install chromium"; exit 1; fi; \
+	fi
+
 run: install widget  ## install, seed, train if needed, start everything
 	$(PY) -m bot run
 
-test: install widget  ## the whole suite
+test: install widget browser  ## the whole suite
 	$(PY) -m pytest
 
 bench: bench-nlu bench-kb bench-kb-scale bench-handoff bench-frustration
