@@ -56,7 +56,9 @@ class RasaHttpGateway:
             response = self.http.request(method, self.base_url + path, json=body, timeout=self.timeout,
                                          params={**params, "token": self.token})
         except requests.RequestException as error:
-            raise GatewayError(f"the conversation server at {self.base_url} is unreachable: {error}") from error
+            # requests puts the URL, token included, into its message: the token must not reach logs or clients
+            reason = str(error).replace(self.token, "***") if self.token else str(error)
+            raise GatewayError(f"the conversation server at {self.base_url} is unreachable: {reason}") from None
         if response.status_code >= 400:
             raise GatewayError(f"the conversation server answered {response.status_code} to {method} {path.split('?')[0]}: "
                                f"{response.text[:300]}")

@@ -48,3 +48,11 @@ def test_errors_say_what_failed():
     refused = RasaHttpGateway("http://rasa:5005", "bad", session=RecordingSession(Response(401, {"message": "no"})))
     with pytest.raises(GatewayError, match="401"):
         refused.transcript("c1")
+
+
+def test_the_token_never_appears_in_an_error():
+    error = requests.ConnectionError("HTTPConnectionPool: Max retries exceeded with url: /conversations/c1?token=s3cret")
+    down = RasaHttpGateway("http://rasa:5005", "s3cret", session=RecordingSession(error=error))
+    with pytest.raises(GatewayError) as raised:
+        down.transcript("c1")
+    assert "s3cret" not in str(raised.value) and raised.value.__cause__ is None
