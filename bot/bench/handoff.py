@@ -7,7 +7,7 @@ assistant handed the conversation to a person and with which reason.
 
 1. Starts the action server, the Rasa server (the trained model in models/, trained first with
    `bot.runner.train`; Rasa's fingerprint skips training when nothing changed) and the web app through
-   `bot.runner`, on ports of their own (16005 / 16055 / 16080), with a temporary data folder, the seeded
+   `bot.runner`, on ports of their own (18005 / 18055 / 18080), with a temporary data folder, the seeded
    demo store, the knowledge-base index built into it and a copy of handoff.yml whose business hours
    are always open (the result must not depend on the hour it runs at; the triggers are the shipped ones).
 2. Creates a desk agent and signs it in through the web API (`POST /api/auth/login`), signing in again
@@ -60,7 +60,7 @@ CATEGORIES = ("frustrated", "confused", "explicit_request", "happy", "out_of_sco
 MUST_HAND_OFF = ("frustrated", "explicit_request")
 TARGET_RECALL = 1.0
 TARGET_PRECISION = 0.90
-PORTS = {"RASA_PORT": "16005", "ACTION_PORT": "16055", "WEB_PORT": "16080"}
+PORTS = {"RASA_PORT": "18005", "ACTION_PORT": "18055", "WEB_PORT": "18080"}
 AGENT_EMAIL, AGENT_NAME, AGENT_PASSWORD = "bench-agent@bench.example", "Bench Agent", "bench agent password"
 SIGN_IN_EVERY_SECONDS = 45.0  # well inside the 2-minute presence window
 OFFLINE_EMAIL = "bench.customer@example.com"
@@ -627,7 +627,7 @@ def run_benchmark(conversations: Sequence[Conversation], *, train: bool = True, 
         settings = Settings.from_env(env)
         for port in (settings.action_port, settings.rasa_port, settings.web_port):
             if runner.port_in_use(settings.host, port):
-                raise SystemExit(f"port {port} is in use; the benchmark needs 16005, 16055 and 16080 free")
+                raise SystemExit(f"port {port} is in use; the benchmark needs 18005, 18055 and 18080 free")
         seed(SqlCustomerDirectory.from_url(settings.store_db_url), utcnow())
         build_knowledge_base(settings)
         print(f"Starting the servers (data folder {data_dir}) ...", file=sys.stderr, flush=True)
