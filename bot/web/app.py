@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Dict, Literal, Optional, Tuple
 
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -37,6 +38,36 @@ GENERIC_ERROR = "something went wrong on our side; the cause is in the server lo
 ERRORS: dict = {status: {"model": s.ErrorOut} for status in (400, 401, 403, 404, 409, 422)}
 
 
+class ArticleTitles:
+    """Article id → (title, link) for the leads' report, read from the help centre's files.
+
+    Re-read at most once a minute: the report is opened now and then, and an article renamed a
+    minute ago showing its old title is harmless. A file that does not parse is left out (the
+    report then shows its id); `bot kb lint` is where such problems are reported.
+    """
+
+    def __init__(self, folder: Path, max_age: float = 60.0) -> None:
+        self.folder, self.max_age = folder, max_age
+        self._read_at: Optional[float] = None
+        self._titles: Dict[str, Tuple[str, str]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Dict[str, Tuple[str, str]]:
+        from bot.knowledge.articles import load_articles
+
+        with self._lock:
+            now = time.monotonic()
+            if self._read_at is None or now - self._read_at > self.max_age:
+                try:
+                    articles, _problems = load_articles(self.folder)
+                    self._titles = {a.id: (a.title, a.url) for a in articles}
+                except OSError as error:  # no help centre folder: ids only
+                    logger.warning("article titles for the knowledge report unavailable: %s", error)
+                    self._titles = {}
+                self._read_at = now
+            return self._titles
+
+
 def create_app(handoff: HandoffService, insights: InsightLog, settings: Settings, *, poll_seconds: float = 1.0) -> FastAPI:
     """The desk and its API; `poll_seconds` is how often the live feed looks for changes."""
     app = FastAPI(
@@ -57,6 +88,7 @@ def create_app(handoff: HandoffService, insights: InsightLog, settings: Settings
     _install_error_handlers(app)
     throttle = LoginThrottle()
     caller = caller_dependency(handoff)
+    titles = ArticleTitles(settings.kb_articles_dir)
 
     def lead(who: Caller = Depends(caller)) -> Caller:
         if not who.agent.is_lead:
@@ -204,7 +236,7 @@ def create_app(handoff: HandoffService, insights: InsightLog, settings: Settings
              summary="Which help articles answer and help, and what the assistant could not answer (leads only)")
     def knowledge_report(top: int = Query(20, ge=1, le=200), who: Caller = Depends(lead)) -> s.KnowledgeReportOut:
         stats = insights.article_stats()
-        return s.knowledge_out(stats, insights.unanswered(top), knowledge_summary(stats))
+        return s.knowledge_out(stats, insights.unanswered(top), knowledge_summary(stats), titles())
 
     # the desk's pages -----------------------------------------------------------------------
 

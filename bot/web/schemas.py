@@ -6,7 +6,7 @@ browser would read a naive time as its own local time.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from pydantic import BaseModel, Field, constr
 
@@ -201,6 +201,8 @@ class HandoffReportOut(BaseModel):
 
 class ArticleStatsOut(BaseModel):
     article_id: str
+    title: Optional[str] = Field(None, description="the article's title; absent when it is no longer in the help centre")
+    url: Optional[str] = None
     answers: int
     helpful: int
     not_helpful: int
@@ -289,9 +291,13 @@ def report_out(report: HandoffReport, days: int) -> HandoffReportOut:
         open_tickets=report.open_tickets)
 
 
-def knowledge_out(stats: List[ArticleStats], unanswered: List[tuple], totals: Dict[str, float]) -> KnowledgeReportOut:
+def knowledge_out(stats: List[ArticleStats], unanswered: List[tuple], totals: Dict[str, float],
+                  titles: Optional[Dict[str, Tuple[str, str]]] = None) -> KnowledgeReportOut:
+    titles = titles or {}
     return KnowledgeReportOut(
-        articles=[ArticleStatsOut(article_id=s.article_id, answers=s.answers, helpful=s.helpful, not_helpful=s.not_helpful)
+        articles=[ArticleStatsOut(article_id=s.article_id, title=titles.get(s.article_id, (None, None))[0],
+                                  url=titles.get(s.article_id, (None, None))[1], answers=s.answers, helpful=s.helpful,
+                                  not_helpful=s.not_helpful)
                   for s in stats],
         unanswered=[UnansweredOut(question=question, count=count) for question, count in unanswered],
         summary=KnowledgeSummary(answers=int(totals["answers"]), rated=int(totals["rated"]),

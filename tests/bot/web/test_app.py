@@ -360,18 +360,24 @@ def test_handoff_report(client, desk):
     assert client.get("/api/reports/handoffs?days=0", headers=desk.bearer(desk.lee)).status_code == 422
 
 
+TITLE = "Pair Wavelet Buds, Wavelet Buds Pro or Pulse 700 headphones"
+
+
 def test_knowledge_report(client, desk):
     at = datetime(2026, 10, 6, 13, 0)
-    for event in (KnowledgeEvent("c1", ANSWERED, "how do I pair my buds", at, "pairing-earbuds", 0.8),
-                  KnowledgeEvent("c1", RATED, "how do I pair my buds", at, "pairing-earbuds", helpful=True),
+    for event in (KnowledgeEvent("c1", ANSWERED, "how do I pair my buds", at, "pair-headphones-and-earbuds", 0.8),
+                  KnowledgeEvent("c1", RATED, "how do I pair my buds", at, "pair-headphones-and-earbuds", helpful=True),
                   KnowledgeEvent("c2", ANSWERED, "return window", at, "returns", 0.7),
                   KnowledgeEvent("c2", RATED, "return window", at, "returns", helpful=False),
                   KnowledgeEvent("c3", UNANSWERED, "Do you sell  fridges?", at),
                   KnowledgeEvent("c4", UNANSWERED, "do you sell  fridges?", at)):
         desk.insights.record(event)
     report = client.get("/api/reports/knowledge", headers=desk.bearer(desk.lee)).json()
-    assert report["articles"] == [{"article_id": "pairing-earbuds", "answers": 1, "helpful": 1, "not_helpful": 0},
-                                  {"article_id": "returns", "answers": 1, "helpful": 0, "not_helpful": 1}]
+    # titles and links come from the help centre's files; an article no longer there keeps only its id
+    assert report["articles"] == [
+        {"article_id": "pair-headphones-and-earbuds", "title": TITLE, "answers": 1, "helpful": 1, "not_helpful": 0,
+         "url": "https://help.brightwave.example/articles/pair-headphones-and-earbuds"},
+        {"article_id": "returns", "title": None, "url": None, "answers": 1, "helpful": 0, "not_helpful": 1}]
     assert report["unanswered"] == [{"question": "do you sell  fridges?", "count": 2}]
     assert report["summary"] == {"answers": 2, "rated": 2, "helpful_share": 0.5}
 

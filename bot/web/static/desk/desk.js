@@ -871,7 +871,9 @@
         asArray(knowledge.unanswered).map((row) => [row.question, String(row.count)]), [1]),
       el("h3", {}, "Articles"),
       table("Articles and their ratings", ["Article", "Answers", "Helped", "Did not help"],
-        asArray(knowledge.articles).map((row) => [row.article_id, String(row.answers), String(row.helpful), String(row.not_helpful)]),
+        asArray(knowledge.articles).map((row) => [
+          row.title ? link(row.url, plain(row.title)) : plain(row.article_id),
+          String(row.answers), String(row.helpful), String(row.not_helpful)]),
         [1, 2, 3]));
   }
 
