@@ -323,8 +323,17 @@
     }
   }
 
+  // Tickets are not on the live feed (they arrive a few a day, from the offline form): the open list
+  // is fetched again every TICKETS_REFRESH_MS, unless the agent is working in it (focus would be lost).
+  const TICKETS_REFRESH_MS = 15000;
+  let ticketsTimer = null;
+
   function showView(name) {
     for (const view of ["queue", "tickets", "console"]) $(`${view}-view`).hidden = view !== name;
+    clearInterval(ticketsTimer);
+    ticketsTimer = name === "tickets" ? setInterval(() => {
+      if (!$("tickets-list").contains(document.activeElement)) loadTickets();
+    }, TICKETS_REFRESH_MS) : null;
     for (const anchor of document.querySelectorAll("nav a[data-view]")) {
       if (anchor.dataset.view === name) anchor.setAttribute("aria-current", "page");
       else anchor.removeAttribute("aria-current");
