@@ -11,7 +11,7 @@ export RASA_TELEMETRY_ENABLED ?= false
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: install widget browser run test bench bench-nlu bench-kb bench-kb-scale bench-frustration bench-handoff lint lock clean
+.PHONY: install widget browser run test bench bench-nlu bench-kb bench-kb-scale bench-frustration bench-handoff bench-latency lint lock clean
 
 $(STAMP): pyproject.toml constraints.txt scripts/find-python.sh
 	@if ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
@@ -46,7 +46,7 @@ run: install widget  ## install, seed, train if needed, start everything
 test: install widget browser  ## the whole suite
 	$(PY) -m pytest
 
-bench: bench-nlu bench-kb bench-kb-scale bench-handoff bench-frustration
+bench: bench-nlu bench-kb bench-kb-scale bench-handoff bench-frustration bench-latency
 
 bench-nlu: install  ## NLU accuracy on BANKING77, CLINC150 and the project's held-out set
 	$(PY) -m bot.bench.nlu --json docs/bench-nlu.json
@@ -56,6 +56,9 @@ bench-kb: install  ## knowledge-base retrieval on StackFAQ and the demo golden s
 
 bench-kb-scale: install  ## knowledge-base search latency at 1k-100k passages, full build and one-article updates of 10k articles
 	$(PY) -m bot.bench.kb_scale --json docs/bench-kb-scale.json
+
+bench-latency: install widget  ## message latency over socket.io and REST at 1/20/100 customers, against a bare `rasa init` assistant
+	$(PY) -m bot.bench.latency --json docs/bench-latency.json
 
 bench-handoff: install  ## handoff decisions on the scripted conversations, against the real servers
 	$(PY) -m bot.bench.handoff --json docs/bench-handoff.json

@@ -1,0 +1,440 @@
+"""Message latency through the website (socket.io) and REST channels: `python -m bot.bench.latency`.
+
+What it measures (issue 5): the time from a customer's message leaving the client to the last bot
+message of that turn arriving, with 1, 20 and 100 simulated customers at once, for a help-centre
+question and for a simple intent; messages per second over each run; messages lost (no answer
+within the turn's time limit) and duplicated (more bot messages than the turn produces).
+
+- The product runs as `make run` starts it (action server, Rasa server, web app; the trained model
+  in models/, a fresh data folder with the seeded demo store and the help-centre index) on ports
+  17005 / 17055 / 17080.
+- The baseline is a bare Rasa assistant, the content of `rasa init` (no custom actions), trained once
+  and cached in var/bench/baseline/, on port 17205 with Rasa's own REST and socket.io channels. It has
+  no help centre, so it is measured for the simple intent only.
+- A socket.io turn ends when as many `bot_uttered` events have arrived as the same message produces
+  over REST, which returns a whole turn at once (counted once per message before measuring, on a
+  fresh conversation). Waiting for "silence" instead would add the silence to every measurement.
+- Every customer is its own conversation (a fresh sender / session id) and sends its messages one
+  after the other; the customers run concurrently in one asyncio loop, on loopback. Counts and time
+  are bounded: `--messages` per customer at each level and `--turn-timeout`.
+- The first message of each kind is sent before measuring: the NLU and the embedding model load lazily.
+
+Results are printed as tables and written as JSON (`--json`); docs/benchmarks.md has the recorded run.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import aiohttp
+import socketio
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PRODUCT_PORTS = {"RASA_PORT": "17005", "ACTION_PORT": "17055", "WEB_PORT": "17080"}
+BASELINE_PORT = 17205
+BASELINE_DIR = REPO_ROOT / "var" / "bench" / "baseline"
+LEVELS = (1, 20, 100)
+# messages per customer at each level: 30, 100 and 300 messages in all
+MESSAGES_PER_CUSTOMER = {1: 30, 20: 5, 100: 3}
+TARGET_KB_P50_MS, TARGET_KB_P95_MS = 80.0, 250.0
+
+# Questions the help centre answers (tests/e2e/test_knowledge_conversation.py checks the articles).
+KB_QUESTIONS = (
+    "how do I reset my sentry cam?",
+    "can I pay in instalments with klarna",
+    "how do I pair my wavelet buds",
+    "how long is the warranty on headphones",
+    "do you ship to PO boxes in alaska",
+)
+SIMPLE_MESSAGES = ("hi", "thanks")
+
+
+# --------------------------------------------------------------------------------------------
+# Statistics (pure; unit-tested)
+# --------------------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) with linear interpolation between ranks, as numpy's default."""
+    if not values:
+        raise ValueError("no values")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+@dataclass
+class TurnResult:
+    latency_ms: Optional[float]  # None: no complete answer within the time limit (lost)
+    extra_messages: int = 0  # bot messages beyond what the turn produces (duplicates)
+
+
+@dataclass
+class RunSummary:
+    sent: int
+    answered: int
+    lost: int
+    duplicated: int
+    seconds: float
+    p50_ms: Optional[float]
+    p95_ms: Optional[float]
+    p99_ms: Optional[float]
+    max_ms: Optional[float]
+    messages_per_s: float
+    errors: List[str] = field(default_factory=list)
+
+
+def summarise(turns: Sequence[TurnResult], seconds: float, errors: Sequence[str] = ()) -> RunSummary:
+    latencies = [t.latency_ms for t in turns if t.latency_ms is not None]
+
+    def p(q: float) -> Optional[float]:
+        return round(percentile(latencies, q), 1) if latencies else None
+
+    return RunSummary(
+        sent=len(turns), answered=len(latencies), lost=len(turns) - len(latencies),
+        duplicated=sum(t.extra_messages for t in turns), seconds=round(seconds, 2),
+        p50_ms=p(50), p95_ms=p(95), p99_ms=p(99), max_ms=round(max(latencies), 1) if latencies else None,
+        messages_per_s=round(len(latencies) / seconds, 1) if seconds > 0 else 0.0, errors=list(errors)[:5],
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Simulated customers
+# --------------------------------------------------------------------------------------------
+
+
+async def rest_turn(http: aiohttp.ClientSession, url: str, sender: str, text: str, timeout: float) -> List[Dict]:
+    async with http.post(url, json={"sender": sender, "message": text},
+                         timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+        response.raise_for_status()
+        return await response.json()
+
+
+async def rest_customer(http: aiohttp.ClientSession, base: str, messages: Sequence[str], timeout: float,
+                        errors: List[str]) -> List[TurnResult]:
+    url, sender, results = f"{base}/webhooks/rest/webhook", f"bench-{uuid.uuid4().hex[:12]}", []
+    for text in messages:
+        started = time.perf_counter()
+        try:
+            await rest_turn(http, url, sender, text, timeout)
+            results.append(TurnResult((time.perf_counter() - started) * 1000))
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            errors.append(f"REST {text!r}: {type(error).__name__} {error}")
+            results.append(TurnResult(None))
+    return results
+
+
+class SocketCustomer:
+    """One website visitor: a socket.io connection with its own persistent session."""
+
+    def __init__(self, base: str, path: str) -> None:
+        self.base, self.path = base, path
+        self.client = socketio.AsyncClient(reconnection=False)
+        self.session_id = f"bench-{uuid.uuid4().hex[:12]}"
+        self.received: List[Dict] = []
+        self.arrived = asyncio.Event()
+        self.confirmed = asyncio.Event()
+        self.client.on("bot_uttered", self._on_bot)
+        self.client.on("session_confirm", lambda *_: self.confirmed.set())
+
+    async def _on_bot(self, data: Any) -> None:
+        self.received.append(data if isinstance(data, dict) else {"text": str(data)})
+        self.arrived.set()
+
+    async def connect(self, timeout: float) -> None:
+        await self.client.connect(self.base, socketio_path=self.path, transports=["websocket"], wait_timeout=timeout)
+        await self.client.emit("session_request", {"session_id": self.session_id})
+        await asyncio.wait_for(self.confirmed.wait(), timeout)
+
+    async def turn(self, text: str, expected: int, timeout: float) -> TurnResult:
+        start_count = len(self.received)
+        started = time.perf_counter()
+        await self.client.emit("user_uttered", {"message": text, "session_id": self.session_id})
+        deadline = started + timeout
+        while len(self.received) - start_count < expected:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                return TurnResult(None)
+            self.arrived.clear()
+            if len(self.received) - start_count >= expected:
+                break
+            try:
+                await asyncio.wait_for(self.arrived.wait(), remaining)
+            except asyncio.TimeoutError:
+                return TurnResult(None)
+        return TurnResult((time.perf_counter() - started) * 1000)
+
+    async def close(self) -> None:
+        if self.client.connected:
+            await self.client.disconnect()
+
+
+async def socket_customer(base: str, path: str, messages: Sequence[str], expected: Sequence[int], timeout: float,
+                          grace: float, errors: List[str]) -> List[TurnResult]:
+    customer = SocketCustomer(base, path)
+    results: List[TurnResult] = []
+    try:
+        await customer.connect(timeout)
+        for text, count in zip(messages, expected):
+            results.append(await customer.turn(text, count, timeout))
+        # anything arriving after the last turn is complete is a duplicate (or a late, lost message's answer)
+        await asyncio.sleep(grace)
+        extra = len(customer.received) - sum(n for n, r in zip(expected, results) if r.latency_ms is not None)
+        if results and extra > 0:
+            results[-1].extra_messages = extra
+    except (socketio.exceptions.SocketIOError, asyncio.TimeoutError, OSError) as error:
+        errors.append(f"socket.io: {type(error).__name__} {error}")
+        results.extend(TurnResult(None) for _ in messages[len(results):])
+    finally:
+        await customer.close()
+    return results
+
+
+def customer_messages(kind: str, count: int, offset: int) -> List[str]:
+    pool = KB_QUESTIONS if kind == "kb" else SIMPLE_MESSAGES
+    return [pool[(offset + i) % len(pool)] for i in range(count)]
+
+
+async def run_level(base: str, channel: str, kind: str, customers: int, per_customer: int,
+                    expected: "ExpectedCounts", timeout: float, socket_path: str = "/socket.io") -> RunSummary:
+    errors: List[str] = []
+    scripts = [customer_messages(kind, per_customer, i) for i in range(customers)]
+    counts = [await expected.of(script) for script in scripts]  # asked before the clock starts
+    started = time.perf_counter()
+    if channel == "rest":
+        connector = aiohttp.TCPConnector(limit=customers)
+        async with aiohttp.ClientSession(connector=connector) as http:
+            batches = await asyncio.gather(*(rest_customer(http, base, script, timeout, errors) for script in scripts))
+    else:
+        batches = await asyncio.gather(*(socket_customer(base, socket_path, script, count, timeout, 1.0, errors)
+                                         for script, count in zip(scripts, counts)))
+    # the grace period after each socket.io customer's last turn is not part of the throughput
+    seconds = time.perf_counter() - started - (1.0 if channel == "socketio" else 0.0)
+    return summarise([turn for batch in batches for turn in batch], seconds, errors)
+
+
+class ExpectedCounts:
+    """How many bot messages each turn of a customer's script produces: the same script played once
+    over REST on a fresh conversation (REST returns a whole turn at once). The first script played
+    is also the warm-up: the first question loads the models."""
+
+    def __init__(self, base: str, timeout: float) -> None:
+        self.url, self.timeout = f"{base}/webhooks/rest/webhook", timeout
+        self._known: Dict[tuple, List[int]] = {}
+
+    async def of(self, script: Sequence[str]) -> List[int]:
+        key = tuple(script)
+        if key not in self._known:
+            sender, counts = f"bench-count-{uuid.uuid4().hex[:8]}", []
+            async with aiohttp.ClientSession() as http:
+                for text in script:
+                    reply = await rest_turn(http, self.url, sender, text, max(self.timeout, 300))
+                    if not reply:
+                        raise SystemExit(f"{self.url} gave no answer to {text!r}: is the assistant working?")
+                    counts.append(len(reply))
+            self._known[key] = counts
+        return self._known[key]
+
+
+# --------------------------------------------------------------------------------------------
+# The servers
+# --------------------------------------------------------------------------------------------
+
+
+def start_product(data_dir: Path) -> tuple:
+    from bot import runner
+    from bot.__main__ import MODEL_DIR, build_knowledge_base
+    from bot.settings import PROJECT_ROOT, Settings
+    from bot.store.directory import SqlCustomerDirectory
+    from bot.store.seed import seed
+    from bot.store.service import utcnow
+
+    print("Training the model if data, domain or config changed (Rasa's fingerprint) ...", file=sys.stderr, flush=True)
+    runner.train(Settings.from_env(), MODEL_DIR)
+    settings = Settings.from_env({
+        "SUPPORT_DATA_DIR": str(data_dir), **PRODUCT_PORTS, "RASA_TOKEN": secrets.token_hex(16),
+        "IDENTITY_SECRET": secrets.token_hex(16), "KB_ARTICLES_DIR": str(PROJECT_ROOT / "knowledge_base" / "articles"),
+    })
+    seed(SqlCustomerDirectory.from_url(settings.store_db_url), utcnow())
+    build_knowledge_base(settings)
+    print("Starting the product's servers ...", file=sys.stderr, flush=True)
+    return settings, runner.start_all(settings, MODEL_DIR)
+
+
+def baseline_model() -> Path:
+    """The `rasa init` project, trained once (about two minutes) and kept in var/bench/baseline/."""
+    from bot.runner import BIN, base_environment
+    from bot.settings import Settings
+
+    models = sorted((BASELINE_DIR / "models").glob("*.tar.gz"))
+    if models:
+        return models[-1]
+    print("Creating and training the `rasa init` baseline (once) ...", file=sys.stderr, flush=True)
+    shutil.rmtree(BASELINE_DIR, ignore_errors=True)
+    BASELINE_DIR.mkdir(parents=True)
+    subprocess.run([str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(BASELINE_DIR)],
+                   env=base_environment(Settings.from_env()), cwd=BASELINE_DIR, check=True,
+                   stdout=subprocess.DEVNULL)
+    # Rasa's own socket.io channel, configured as ours is (one session per visitor, kept across reconnects)
+    (BASELINE_DIR / "credentials.yml").write_text(
+        "rest:\nsocketio:\n  user_message_evt: user_uttered\n  bot_message_evt: bot_uttered\n  session_persistence: true\n")
+    models = sorted((BASELINE_DIR / "models").glob("*.tar.gz"))
+    if not models:
+        raise SystemExit("`rasa init` trained no model")
+    return models[-1]
+
+
+def start_baseline(log_dir: Path):
+    from bot.runner import BIN, ManagedProcess, base_environment, port_in_use
+    from bot.settings import Settings
+
+    if port_in_use("127.0.0.1", BASELINE_PORT):
+        raise SystemExit(f"port {BASELINE_PORT} is in use; the baseline needs it")
+    model = baseline_model()
+    env = base_environment(Settings.from_env())
+    process = ManagedProcess(
+        "baseline",
+        [str(BIN / "rasa"), "run", "--port", str(BASELINE_PORT), "--interface", "127.0.0.1", "--model", str(model),
+         "--credentials", str(BASELINE_DIR / "credentials.yml"), "--endpoints", str(BASELINE_DIR / "endpoints.yml")],
+        env, log_dir, f"http://127.0.0.1:{BASELINE_PORT}/", False,
+    )
+    # `rasa init`'s endpoints.yml configures nothing: in-memory tracker store, no action server
+    process.start()
+    process.wait_healthy()
+    return process
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------
+
+
+def measure(base: str, assistant: str, kinds: Sequence[str], levels: Sequence[int], timeout: float,
+            channels: Sequence[str]) -> List[Dict[str, Any]]:
+    expected = ExpectedCounts(base, timeout)
+    rows = []
+    for kind in kinds:
+        for channel in channels:
+            for level in levels:
+                summary = asyncio.run(run_level(base, channel, kind, level, MESSAGES_PER_CUSTOMER[level], expected,
+                                                timeout))
+                row = {"assistant": assistant, "message": kind, "channel": channel, "customers": level, **summary.__dict__}
+                rows.append(row)
+                print(f"  {assistant:<8} {kind:<6} {channel:<8} {level:>3} customers: p50 {summary.p50_ms} ms, "
+                      f"p95 {summary.p95_ms} ms, p99 {summary.p99_ms} ms, {summary.messages_per_s} msg/s, "
+                      f"lost {summary.lost}, duplicated {summary.duplicated}", file=sys.stderr, flush=True)
+    return rows
+
+
+def widget_sizes() -> Dict[str, Dict[str, int]]:
+    from bot.bench.widget_size import sizes
+
+    return {name: {"bytes": raw, "gzip_bytes": packed} for name, (raw, packed) in sizes().items()}
+
+
+def render(results: Dict[str, Any]) -> str:
+    def ms(value: Optional[float]) -> str:
+        return "–" if value is None else f"{value:.0f}" if value >= 10 else f"{value:.1f}"
+
+    lines = ["| assistant | message | channel | customers | sent | p50 ms | p95 ms | p99 ms | max ms | msg/s | lost | duplicated |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results["rows"]:
+        lines.append(f"| {r['assistant']} | {r['message']} | {r['channel']} | {r['customers']} | {r['sent']} | {ms(r['p50_ms'])} | "
+                     f"{ms(r['p95_ms'])} | {ms(r['p99_ms'])} | {ms(r['max_ms'])} | {r['messages_per_s']} | {r['lost']} | "
+                     f"{r['duplicated']} |")
+    lines.append("")
+    for name, size in results["widget"].items():
+        lines.append(f"- {name}: {size['bytes'] / 1024:.1f} KB, {size['gzip_bytes'] / 1024:.1f} KB gzip")
+    lines.append("")
+    for line in results["verdict"]:
+        lines.append(f"- {line}")
+    return "\n".join(lines)
+
+
+def verdict(rows: Sequence[Dict[str, Any]], widget: Dict[str, Dict[str, int]]) -> List[str]:
+    out = []
+    for channel in ("socketio", "rest"):
+        kb20 = next((r for r in rows if r["assistant"] == "product" and r["message"] == "kb" and r["channel"] == channel
+                     and r["customers"] == 20), None)
+        if kb20 and kb20["p50_ms"] is not None:
+            met = kb20["p50_ms"] <= TARGET_KB_P50_MS and kb20["p95_ms"] <= TARGET_KB_P95_MS and kb20["lost"] == 0
+            out.append(f"help-centre answer at 20 customers over {channel}: p50 {kb20['p50_ms']} ms (target ≤ 80), "
+                       f"p95 {kb20['p95_ms']} ms (target ≤ 250): {'met' if met else 'MISSED'}")
+    at100 = [r for r in rows if r["assistant"] == "product" and r["customers"] == 100]
+    if at100:
+        lost, dup = sum(r["lost"] for r in at100), sum(r["duplicated"] for r in at100)
+        out.append(f"at 100 customers: {lost} lost, {dup} duplicated of {sum(r['sent'] for r in at100)} messages: "
+                   f"{'met' if lost == 0 and dup == 0 else 'MISSED'}")
+    if "widget.js" in widget:
+        size = widget["widget.js"]["gzip_bytes"]
+        out.append(f"widget.js {size / 1024:.1f} KB gzip (target ≤ 50 KB without socket.io's client): "
+                   f"{'met' if size <= 50 * 1024 else 'MISSED'}")
+    return out
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.bench.latency", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--levels", type=int, nargs="+", default=list(LEVELS), choices=LEVELS)
+    parser.add_argument("--turn-timeout", type=float, default=30.0, help="seconds before a turn counts as lost")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the bare `rasa init` assistant")
+    args = parser.parse_args(argv)
+    for name, value in (("RASA_TELEMETRY_ENABLED", "false"), ("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1")):
+        os.environ.setdefault(name, value)
+
+    from bot import runner
+
+    load_before = os.getloadavg()
+    started = time.monotonic()
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-latency-"))
+    processes: list = []
+    rows: List[Dict[str, Any]] = []
+    try:
+        if not args.no_baseline:
+            baseline = start_baseline(data_dir)
+            processes.append(baseline)
+            rows += measure(f"http://127.0.0.1:{BASELINE_PORT}", "baseline", ["simple"], args.levels, args.turn_timeout,
+                            ["socketio", "rest"])
+            baseline.stop()  # measured alone: the two assistants never share the CPU
+        settings, product = start_product(data_dir)
+        processes += product
+        rows += measure(settings.rasa_url, "product", ["kb", "simple"], args.levels, args.turn_timeout,
+                        ["socketio", "rest"])
+    finally:
+        runner.stop_all(processes)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    widget = widget_sizes()
+    results = {
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": "python -m bot.bench.latency " + " ".join(sys.argv[1:] if argv is None else argv),
+        "machine": {"cpus": os.cpu_count(), "load_before": [round(x, 2) for x in load_before],
+                    "load_after": [round(x, 2) for x in os.getloadavg()]},
+        "seconds": round(time.monotonic() - started, 1),
+        "messages_per_customer": MESSAGES_PER_CUSTOMER,
+        "rows": rows,
+        "widget": widget,
+        "verdict": verdict(rows, widget),
+    }
+    print(render(results))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
