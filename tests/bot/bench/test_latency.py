@@ -1,7 +1,7 @@
 """The latency benchmark's arithmetic: percentiles, lost and duplicated messages, throughput."""
 import pytest
 
-from bot.bench.latency import TurnResult, customer_messages, percentile, summarise, verdict
+from bot.bench.latency import TurnResult, customer_messages, customer_pauses, percentile, summarise, verdict
 
 
 def test_percentiles_interpolate_between_ranks_like_numpy():
@@ -29,13 +29,13 @@ def test_summary_of_a_run_where_everything_was_lost():
 
 
 def test_customers_rotate_through_the_messages():
-    assert customer_messages("simple", 3, 0) == ["hi", "thanks", "hi"]
+    assert customer_messages("simple", 3, 0) == ["hi", "are you a bot?", "hi"]
     first, second = customer_messages("kb", 2, 0), customer_messages("kb", 2, 1)
     assert first[1] == second[0] and first != second
 
 
 def row(channel, customers, p50, p95, lost=0, dup=0, message="kb"):
-    return {"assistant": "product", "message": message, "channel": channel, "customers": customers, "p50_ms": p50,
+    return {"assistant": "product", "pacing": "paced", "message": message, "channel": channel, "customers": customers, "p50_ms": p50,
             "p95_ms": p95, "lost": lost, "duplicated": dup, "sent": 300}
 
 
@@ -47,3 +47,10 @@ def test_verdict_states_each_target():
     assert lines[2].startswith("at 100 customers: 0 lost, 0 duplicated") and lines[2].endswith("met")
     assert "widget.js 11.7 KB gzip" in lines[3] and lines[3].endswith("met")
     assert verdict([row("socketio", 100, 1, 1, lost=1)], {})[0].endswith("MISSED")
+
+
+def test_paced_customers_start_at_random_and_pause_between_messages_reproducibly():
+    pauses = customer_pauses((2.0, 6.0), 4, seed=3)
+    assert 0 <= pauses[0] <= 6.0 and all(2.0 <= p <= 6.0 for p in pauses[1:])
+    assert pauses == customer_pauses((2.0, 6.0), 4, seed=3) != customer_pauses((2.0, 6.0), 4, seed=4)
+    assert customer_pauses(None, 3, seed=3) == [0.0, 0.0, 0.0]
