@@ -40,7 +40,10 @@ class ActionSessionStart(Action):
         identity = verify_identity(services.settings.identity_secret, claim)
         if identity is None:
             return [SlotSet("customer_verified", False)]
-        customer = services.orders.customer(identity.customer_id)
+        if identity.customer_id:
+            customer = services.orders.customer(identity.customer_id)
+        else:  # a channel that knows only the verified email (Slack)
+            customer = services.directory.find_customer_by_email(identity.email)
         if customer is None or customer.email.lower() != identity.email:
             logger.warning("signed identity for unknown customer %r ignored", identity.customer_id)
             return [SlotSet("customer_verified", False)]

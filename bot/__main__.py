@@ -76,6 +76,7 @@ def run(settings: Settings) -> int:
         f"  Action server:     http://{settings.host}:{settings.action_port}/health\n"
         f"  Agent desk:        {settings.web_url}/desk\n"
         + "".join(f"    {role:<6} {email}  password in {path}\n" for email, role, path in accounts) +
+        f"  Slack:             {slack_status(settings)}\n"
         f"  Logs:              {settings.log_dir}\n"
         "  Try it: curl -s -XPOST " + settings.rasa_url + "/webhooks/rest/webhook "
         "-d '{\"sender\":\"me\",\"message\":\"where is my order 104512\"}'\n"
@@ -101,6 +102,14 @@ def run(settings: Settings) -> int:
         print("Stopping ...", flush=True)
         runner.stop_all(processes)
     return 0
+
+
+def slack_status(settings: Settings) -> str:
+    if not settings.slack_enabled:
+        return "off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to switch it on; README \"Slack\")"
+    agents = (f"handoffs posted to channel {settings.slack_agents_channel}" if settings.slack_agents_enabled
+              else "handoffs in the desk only (SLACK_AGENTS_CHANNEL not set)")
+    return f"on: Request URL <public address of this Rasa server>/webhooks/slack/events; {agents}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -72,4 +72,5 @@ def build_services(settings: Settings) -> Services:
 def build_handoff(settings: Settings) -> HandoffService:
     """The handoff service alone (the web app needs no knowledge base or store)."""
     return HandoffService(SqlHandoffStore.from_url(settings.app_db_url), load_rules(settings.handoff_config),
-                          RasaHttpGateway(settings.rasa_url, settings.rasa_token), clock=utcnow)
+                          RasaHttpGateway(settings.rasa_url, settings.rasa_token), clock=utcnow,
+                          staffed_in_slack=settings.slack_agents_enabled)

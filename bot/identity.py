@@ -3,6 +3,10 @@
 The host site signs `customer_id` and `email` with a secret it shares with the assistant:
     signature = hex(HMAC-SHA256(IDENTITY_SECRET, f"{customer_id}:{email}"))
 Anything unsigned or badly signed is treated as anonymous.
+
+A channel that knows only the customer's email (Slack: the email Slack verified for the user)
+signs that alone: signature = hex(HMAC-SHA256(IDENTITY_SECRET, f"email:{email}")), with no
+customer_id; the assistant then looks the customer up by email.
 """
 from __future__ import annotations
 
@@ -17,12 +21,17 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class VerifiedIdentity:
-    customer_id: str
+    customer_id: str  # "" when only the email was signed
     email: str
 
 
 def sign_identity(secret: str, customer_id: str, email: str) -> str:
     message = f"{customer_id}:{email.strip().lower()}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def sign_email(secret: str, email: str) -> str:
+    message = f"email:{email.strip().lower()}".encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
@@ -34,10 +43,10 @@ def verify_identity(secret: str, claim: Any) -> Optional[VerifiedIdentity]:
         logger.warning("identity claim ignored: expected an object, got %s", type(claim).__name__)
         return None
     customer_id, email, signature = (str(claim.get(k) or "") for k in ("customer_id", "email", "signature"))
-    if not (customer_id and email and signature):
-        logger.warning("identity claim ignored: customer_id, email and signature are all required")
+    if not (email and signature):
+        logger.warning("identity claim ignored: email and signature are required")
         return None
-    expected = sign_identity(secret, customer_id, email)
+    expected = sign_identity(secret, customer_id, email) if customer_id else sign_email(secret, email)
     if not hmac.compare_digest(expected, signature.strip().lower()):
         logger.warning("identity claim for customer %r ignored: bad signature", customer_id)
         return None

@@ -54,6 +54,19 @@ class Settings:
     kb_index_dir: Path
     handoff_config: Path
     public_web_url: str = ""
+    # Slack (bot/channels/slack.py): off unless both the bot token and the signing secret are set
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_agents_channel: str = ""  # channel id where handoffs are posted for agents; empty: agents use the desk only
+    slack_api_url: str = ""  # Slack's Web API; only tests (a local fake) and proxies change it
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_signing_secret)
+
+    @property
+    def slack_agents_enabled(self) -> bool:
+        return self.slack_enabled and bool(self.slack_agents_channel)
 
     @property
     def action_endpoint_url(self) -> str:
@@ -98,6 +111,10 @@ class Settings:
             kb_index_dir=kb_index_dir,
             handoff_config=rules_path(env),
             public_web_url=_get(env, "PUBLIC_WEB_URL").rstrip("/"),
+            slack_bot_token=_get(env, "SLACK_BOT_TOKEN"),
+            slack_signing_secret=_get(env, "SLACK_SIGNING_SECRET"),
+            slack_agents_channel=_get(env, "SLACK_AGENTS_CHANNEL"),
+            slack_api_url=_get(env, "SLACK_API_URL"),
         )
 
     def rasa_environment(self) -> dict[str, str]:
@@ -121,6 +138,10 @@ class Settings:
             "ACTION_PORT": str(self.action_port),
             "WEB_PORT": str(self.web_port),
             "PUBLIC_WEB_URL": self.public_web_url,
+            "SLACK_BOT_TOKEN": self.slack_bot_token,
+            "SLACK_SIGNING_SECRET": self.slack_signing_secret,
+            "SLACK_AGENTS_CHANNEL": self.slack_agents_channel,
+            "SLACK_API_URL": self.slack_api_url,
         }
 
 

@@ -21,6 +21,9 @@ logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 10_000
 MAX_SENDER_CHARS = 128
+# Conversation ids other channels mint (bot/slack/places.py). A website visitor choosing one would join a
+# Slack customer's conversation, verified identity included, so the web channels refuse them.
+RESERVED_SENDER_PREFIXES = ("slack:",)
 USAGE = 'POST a JSON object: {"sender": "<conversation id>", "message": "<text>", "metadata": {...}}'
 
 
@@ -51,6 +54,8 @@ def check_message(sender: Any, message: Any, metadata: Any) -> tuple[str, str, O
         raise InvalidRequest('"sender" must be a non-empty string identifying the conversation')
     if len(sender) > MAX_SENDER_CHARS or not sender.isprintable():
         raise InvalidRequest(f'"sender" must be printable and at most {MAX_SENDER_CHARS} characters')
+    if sender.startswith(RESERVED_SENDER_PREFIXES):
+        raise InvalidRequest('"sender" must not start with ' + " or ".join(RESERVED_SENDER_PREFIXES))
     if not isinstance(message, str):
         raise InvalidRequest('"message" must be a string')
     if not message.strip():

@@ -85,11 +85,15 @@ def token_hash(token: str) -> str:
 
 
 class HandoffService:
-    def __init__(self, store: SqlHandoffStore, rules: HandoffRules, gateway: ConversationGateway, clock: Clock) -> None:
+    def __init__(self, store: SqlHandoffStore, rules: HandoffRules, gateway: ConversationGateway, clock: Clock,
+                 staffed_in_slack: bool = False) -> None:
         self.store = store
         self.rules = rules
         self.gateway = gateway
         self.clock = clock
+        # Handoffs are also posted to an agents' Slack channel, which the team watches in business hours:
+        # then a person can take the conversation even when nobody has the desk open.
+        self.staffed_in_slack = staffed_in_slack
 
     # customers' side (the action server) -------------------------------------------------
 
@@ -98,7 +102,7 @@ class HandoffService:
         now = self.clock()
         if not self.rules.hours.is_open(now):
             return Unavailable("closed", self.rules.hours.next_open(now))
-        if not self.agents_online():
+        if not self.staffed_in_slack and not self.agents_online():
             return Unavailable("no_agents", None)
         return None
 

@@ -44,3 +44,14 @@ def test_identity_is_not_carried_into_an_anonymous_session(services):
         "email": "jane.doe@example.com"}))
     assert identity(events) == {"customer_verified": False}
     assert slots(events)["email"] == "jane.doe@example.com"  # other slots carry over
+
+
+def test_an_email_signed_by_a_channel_links_the_store_customer(services):
+    from bot.identity import sign_email
+
+    claim = {"customer": {"email": "jane.doe@example.com", "signature": sign_email(IDENTITY_SECRET, "jane.doe@example.com")}}
+    events, _ = run(ActionSessionStart(), make_tracker(slots={"session_started_metadata": claim}))
+    assert identity(events) == {"customer_id": "C1001", "customer_verified": True, "customer_first_name": "Jane"}
+    unknown = {"customer": {"email": "bob@somewhere.example", "signature": sign_email(IDENTITY_SECRET, "bob@somewhere.example")}}
+    events, _ = run(ActionSessionStart(), make_tracker(slots={"session_started_metadata": unknown}))
+    assert identity(events) == {"customer_verified": False}

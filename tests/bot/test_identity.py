@@ -32,3 +32,14 @@ def test_tampered_fields_are_refused():
 def test_missing_or_odd_claims_are_anonymous():
     for odd in (None, {}, "C1001", ["C1001"], {"customer_id": "C1001", "email": "x@example.com"}, {"signature": 1}):
         assert verify_identity(SECRET, odd) is None
+
+
+def test_an_email_alone_signed_by_a_channel_is_verified_without_a_customer_id():
+    from bot.identity import sign_email
+
+    identity = verify_identity(SECRET, {"email": "Jane.Doe@example.com", "signature": sign_email(SECRET, "jane.doe@example.com")})
+    assert identity.customer_id == "" and identity.email == "jane.doe@example.com"
+    # a website signature is not an email-only signature, and a wrong secret is refused
+    website = claim()
+    assert verify_identity(SECRET, {"email": website["email"], "signature": website["signature"]}) is None
+    assert verify_identity(SECRET, {"email": "jane.doe@example.com", "signature": sign_email("other", "jane.doe@example.com")}) is None
