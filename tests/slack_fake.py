@@ -162,8 +162,10 @@ class FakeSlack:
                     return value
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise AssertionError(f"timed out after {timeout} s waiting for {what}; calls: "
-                                         + json.dumps([(c.method, c.args) for c in self.calls[-15:]], default=str)[:4000])
+                    seen = [(c.method, c.args.get("channel"), c.args.get("thread_ts"), str(c.args.get("text"))[:120])
+                            for c in self.calls[-25:]]
+                    raise AssertionError(f"timed out after {timeout} s waiting for {what}; the latest calls: "
+                                         + json.dumps(seen, default=str))
                 self._changed.wait(min(remaining, 0.5))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -24,6 +25,10 @@ MAX_SENDER_CHARS = 128
 # Conversation ids other channels mint (bot/slack/places.py). A website visitor choosing one would join a
 # Slack customer's conversation, verified identity included, so the web channels refuse them.
 RESERVED_SENDER_PREFIXES = ("slack:",)
+# Rasa's HTTP API (sanic 21.12, routes without `unquote`) matches a conversation id in the URL as sent,
+# so an id that needs percent-encoding (a space, "%", "?", "#", non-ASCII) could never be addressed by the
+# desk's replies or hand-back. Such ids are refused when a conversation starts.
+SENDER_PATTERN = re.compile(r"[A-Za-z0-9._~:@!$&'()*+,;=-]+")
 USAGE = 'POST a JSON object: {"sender": "<conversation id>", "message": "<text>", "metadata": {...}}'
 
 
@@ -52,10 +57,9 @@ def check_message(sender: Any, message: Any, metadata: Any) -> tuple[str, str, O
     """Validate one incoming message of any channel; raise InvalidRequest saying what is wrong."""
     if not isinstance(sender, str) or not sender.strip():
         raise InvalidRequest('"sender" must be a non-empty string identifying the conversation')
-    if len(sender) > MAX_SENDER_CHARS or not sender.isprintable():
-        raise InvalidRequest(f'"sender" must be printable and at most {MAX_SENDER_CHARS} characters')
-    if sender.startswith(RESERVED_SENDER_PREFIXES):
-        raise InvalidRequest('"sender" must not start with ' + " or ".join(RESERVED_SENDER_PREFIXES))
+    problem = sender_problem(sender)
+    if problem:
+        raise InvalidRequest(f'"sender" {problem}')
     if not isinstance(message, str):
         raise InvalidRequest('"message" must be a string')
     if not message.strip():
@@ -65,6 +69,16 @@ def check_message(sender: Any, message: Any, metadata: Any) -> tuple[str, str, O
     if metadata is not None and not isinstance(metadata, dict):
         raise InvalidRequest('"metadata" must be a JSON object when given')
     return sender, message, metadata
+
+
+def sender_problem(sender: str) -> Optional[str]:
+    """Why a client-chosen conversation id cannot be used, or None when it can."""
+    if len(sender) > MAX_SENDER_CHARS or not SENDER_PATTERN.fullmatch(sender):
+        return (f"must be at most {MAX_SENDER_CHARS} characters of letters, digits and "
+                "._~:@!$&'()*+,;=- (no spaces)")
+    if sender.startswith(RESERVED_SENDER_PREFIXES):
+        return "must not start with " + " or ".join(RESERVED_SENDER_PREFIXES)
+    return None
 
 
 class SupportRestInput(RestInput):

@@ -22,7 +22,7 @@ from typing import Any, Awaitable, Callable, Dict, Optional, Text
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 
-from bot.channels.rest import RESERVED_SENDER_PREFIXES, InvalidRequest, check_message
+from bot.channels.rest import InvalidRequest, check_message, sender_problem
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +63,7 @@ class SupportSocketIOInput(SocketIOInput):
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: Text, data: Optional[Dict]) -> None:
             requested = data.get("session_id") if isinstance(data, dict) else None
-            valid = (isinstance(requested, str) and 0 < len(requested) <= 128 and requested.isprintable()
-                     and not requested.startswith(RESERVED_SENDER_PREFIXES))
+            valid = isinstance(requested, str) and bool(requested) and sender_problem(requested) is None
             session_id = requested if valid else uuid.uuid4().hex
             if self.session_persistence:
                 await sio.enter_room(sid, session_id)

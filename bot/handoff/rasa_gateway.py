@@ -3,7 +3,9 @@
 Rasa 3.6 facts this relies on (read from rasa/server.py): appending a `bot` event with
 `output_channel=latest&execute_side_effects=true` delivers it through the channel the customer
 last wrote on and stores it in the tracker; `trigger_intent` is ignored while the conversation
-is paused, so hand-back appends a `resume` event first (and a listen, see `hand_back`).
+is paused, so hand-back appends a `resume` event first (and a listen, see `hand_back`); sanic
+matches the conversation id in the path without decoding it, so the id goes into the URL as it is
+(the channels only admit ids made of characters a path carries unencoded, bot/channels/rest.py).
 """
 from __future__ import annotations
 
@@ -20,6 +22,11 @@ logger = logging.getLogger(__name__)
 HANDED_BACK_INTENT = "handoff_resolved"
 
 
+def _path_id(conversation_id: str) -> str:
+    # characters legal in a path segment stay as they are: Rasa's routes would not decode "%3A" back to ":"
+    return quote(conversation_id, safe="~:@!$&'()*+,;=-._")
+
+
 class GatewayError(SupportError):
     """The Rasa server did not accept the request (down, wrong token, unknown conversation)."""
 
@@ -33,18 +40,18 @@ class RasaHttpGateway:
 
     def send_agent_message(self, conversation_id: str, text: str, agent_name: str) -> None:
         event = {"event": "bot", "text": text, "metadata": {"agent": agent_name, "kind": "agent"}}
-        self._post(f"/conversations/{quote(conversation_id, safe='')}/tracker/events", [event],
+        self._post(f"/conversations/{_path_id(conversation_id)}/tracker/events", [event],
                    output_channel="latest", execute_side_effects="true")
 
     def hand_back(self, conversation_id: str) -> None:
-        path = f"/conversations/{quote(conversation_id, safe='')}"
+        path = f"/conversations/{_path_id(conversation_id)}"
         # Paused, Rasa logged the customer's messages without listening for them; the listen makes the
         # triggered intent look like any customer turn, which is what the rules match on.
         self._post(f"{path}/tracker/events", [{"event": "resume"}, {"event": "action", "name": "action_listen"}])
         self._post(f"{path}/trigger_intent", {"name": HANDED_BACK_INTENT, "entities": {}}, output_channel="latest")
 
     def transcript(self, conversation_id: str) -> List[Dict[str, Any]]:
-        response = self._request("GET", f"/conversations/{quote(conversation_id, safe='')}/tracker",
+        response = self._request("GET", f"/conversations/{_path_id(conversation_id)}/tracker",
                                  None, include_events="ALL")
         return list(response.json().get("events") or [])
 

@@ -23,6 +23,8 @@ pytestmark = pytest.mark.integration
     (b'{"sender": "x", "message": ""}', '"message" is empty'),
     (b'{"sender": "x", "message": "hi", "metadata": "vip"}', '"metadata"'),
     (b'{"sender": "slack:T1:D1", "message": "hi"}', "must not start with slack:"),  # a Slack customer's conversation
+    (b'{"sender": "jane doe", "message": "hi"}', "no spaces"),  # Rasa's HTTP API could not address it later
+    (b'{"sender": "a%3Ab", "message": "hi"}', "no spaces"),
     ('{"sender": "x", "message": "caf\u00e9 \u00ff"}'.encode("latin-1"), "not UTF-8"),
 ])
 def test_malformed_requests_get_a_clear_400(servers, body, complaint):

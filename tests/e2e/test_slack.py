@@ -238,14 +238,15 @@ def test_a_desk_reply_reaches_a_slack_customer(slack, sender, product):
     handoff = eventually(lambda: desk.handoff_for(conversation), timeout=20)
     assert handoff["handoff"]["customer_name"] == "Jane Doe"  # linked through her Slack email
     handoff_id = handoff["handoff"]["id"]
+    before_claim = len(slack.calls)
     desk.post(f"/api/handoffs/{handoff_id}/claim")
     start = len(slack.calls)
-    desk.post(f"/api/handoffs/{handoff_id}/messages", {"text": "Hello Jane, Maya here <b>from the desk</b>."})
+    desk.post(f"/api/handoffs/{handoff_id}/reply", {"text": "Hello Jane, Maya here <b>from the desk</b>."})
     reply = slack.wait_for(lambda: bot_posts(slack, dm, start), timeout=30, what="the desk reply in the DM")[0]
     assert "*Maya* · support team" in str(reply["blocks"])
     assert "&lt;b&gt;from the desk&lt;/b&gt;" in str(reply["blocks"])  # escaped for Slack, shown as typed
     # and the claim made in the desk shows in the agents' channel
-    slack.wait_for(lambda: [c for c in slack.calls[start:] if c.method == "chat.update" and c.args.get("channel") == AGENTS_CHANNEL
+    slack.wait_for(lambda: [c for c in slack.calls[before_claim:] if c.method == "chat.update" and c.args.get("channel") == AGENTS_CHANNEL
                             and "Maya has this conversation" in str(c.args["blocks"])], timeout=30, what="the post updated")
 
 

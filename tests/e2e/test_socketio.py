@@ -40,3 +40,19 @@ def test_malformed_socketio_messages_get_an_error_event(servers):
             assert "error" in errors.get(timeout=20)
     finally:
         client.disconnect()
+
+
+@pytest.mark.parametrize("requested", ["slack:T0TEST001:DJANE0001", "jane doe", "a%3Ab"])
+def test_a_session_id_the_server_could_not_serve_is_replaced(servers, requested):
+    # a Slack customer's id would join their conversation; one needing percent-encoding could not be
+    # addressed through Rasa's HTTP API by the desk later
+    confirmed: "queue.Queue[str]" = queue.Queue()
+    client = socketio.Client(reconnection=False)
+    client.on("session_confirm", confirmed.put)
+    client.connect(servers.settings.rasa_url, transports=["polling"], wait_timeout=20)
+    try:
+        client.emit("session_request", {"session_id": requested})
+        fresh = confirmed.get(timeout=20)
+        assert fresh != requested and len(fresh) == 32
+    finally:
+        client.disconnect()

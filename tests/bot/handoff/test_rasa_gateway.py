@@ -33,6 +33,13 @@ def test_agent_message_goes_out_on_the_customers_channel():
     assert params == {"output_channel": "latest", "execute_side_effects": "true", "token": "tok"}
 
 
+def test_conversation_ids_go_into_the_path_as_they_are():
+    # Rasa's routes do not decode the path: "slack%3AT1..." would name another, empty conversation
+    session = RecordingSession()
+    RasaHttpGateway("http://rasa:5005", "tok", session=session).send_agent_message("slack:T1:C1:1700000000.000100", "Hi", "Maya")
+    assert session.calls[0][1] == "http://rasa:5005/conversations/slack:T1:C1:1700000000.000100/tracker/events"
+
+
 def test_hand_back_resumes_listens_then_triggers_the_rating():
     session = RecordingSession()
     RasaHttpGateway("http://rasa:5005", "tok", session=session).hand_back("c1")
