@@ -14,6 +14,7 @@ from actions.handoff import hand_off
 from actions.services import get_services
 from actions.wording import TEAM_CONTACT
 from bot.container import KnowledgeUnavailable
+from bot.embeddings import SHARED_EMBEDDING_KEY
 from bot.errors import NotFound
 from bot.handoff.models import KB_NO_ANSWER, NOT_HELPFUL
 from bot.insights.log import ANSWERED, CLARIFIED, RATED, UNANSWERED, KnowledgeEvent
@@ -88,7 +89,8 @@ class ActionAnswerQuestion(Action):
         question = question_of(tracker)
         try:
             kb = get_services().knowledge.get()
-            vector = kb.embed_query(question) if question else None
+            # the NLU already embedded this message: its vector rides along in the parse data
+            vector = kb.embed_query(question, tracker.latest_message.get(SHARED_EMBEDDING_KEY)) if question else None
             decision = kb.decide(question, vector=vector)
         except KnowledgeUnavailable:
             dispatcher.utter_message(text=UNAVAILABLE)

@@ -5,9 +5,11 @@ run time; the NLU featurizer and the knowledge base share the instance within a 
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import threading
-from typing import TYPE_CHECKING, List, Optional, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Protocol, Sequence
 
 import numpy as np
 
@@ -73,3 +75,29 @@ class SentenceTransformerEmbedder:
 
 def embed_texts(texts: List[str]) -> np.ndarray:
     return SentenceTransformerEmbedder().embed(texts)
+
+
+# The NLU featurizer hands its embedding of each message on to the action server in the parse data
+# (tracker.latest_message[SHARED_EMBEDDING_KEY]): the help-centre search then does not embed the
+# same text a second time, about 17 ms of CPU per question (docs/benchmarks.md).
+SHARED_EMBEDDING_KEY = "text_embedding"
+
+
+def share_vector(vector: np.ndarray, model: str = MODEL_NAME) -> Dict[str, str]:
+    """A vector as JSON: float32 little-endian bytes in base64, with the model that made it."""
+    data = np.asarray(vector, dtype="<f4").tobytes()
+    return {"model": model, "vector": base64.b64encode(data).decode("ascii")}
+
+
+def shared_vector(shared: Any, model: str, dimension: int) -> Optional[np.ndarray]:
+    """The vector `share_vector` made, or None when it is missing, malformed or from another model."""
+    if not isinstance(shared, dict) or shared.get("model") != model or not isinstance(shared.get("vector"), str):
+        return None
+    try:
+        data = base64.b64decode(shared["vector"], validate=True)
+    except (ValueError, binascii.Error):
+        return None
+    if len(data) != 4 * dimension:
+        return None
+    vector = np.frombuffer(data, dtype="<f4").astype(np.float32)
+    return vector if np.isfinite(vector).all() else None

@@ -130,7 +130,8 @@ def action_server(settings: Settings, echo: bool = False) -> ManagedProcess:
 def rasa_server(settings: Settings, model_dir: Path, echo: bool = False) -> ManagedProcess:
     return ManagedProcess(
         "rasa",
-        [str(BIN / "rasa"), "run", "--enable-api", "--auth-token", settings.rasa_token,
+        # bot.rasa_server: Rasa's command line with a measured speed-up, the token passed in the environment
+        [sys.executable, "-m", "bot.rasa_server", "run", "--enable-api",
          "--port", str(settings.rasa_port), "--interface", settings.host, "--cors", "*",
          "--model", str(model_dir), "--endpoints", str(PROJECT_ROOT / "endpoints.yml"),
          "--credentials", str(PROJECT_ROOT / "credentials.yml"),

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Any, List, Optional, Sequence
 
 import numpy as np
 
-from bot.embeddings import Embedder
+from bot.embeddings import Embedder, shared_vector
 from bot.errors import NotFound
 from bot.knowledge.articles import Article, PathLike
 from bot.knowledge.index import KnowledgeIndex
@@ -69,8 +69,14 @@ class KnowledgeBase:
                 retriever = self._retriever
         return retriever
 
-    def embed_query(self, query: str) -> np.ndarray:
-        return self.embedder.embed([query])[0]
+    def embed_query(self, query: str, shared: Any = None) -> np.ndarray:
+        """The query's vector: `shared` (the NLU's embedding of the same text, bot.embeddings) when it
+        was made by this knowledge base's model from exactly the text searched, else embedded here."""
+        if shared is not None and clean_query(query) == " ".join(str(query).split()):
+            vector = shared_vector(shared, self.embedder.name, self.embedder.dimension)
+            if vector is not None:
+                return vector
+        return self.embedder.embed([clean_query(query)])[0]
 
     def search(self, query: str, k: int = 5, vector: Optional[np.ndarray] = None) -> List[SearchHit]:
         """The k best articles for the query, each with its best passage, best first.

@@ -2,7 +2,8 @@
 
 Adds one sentence-level feature vector per message (no sequence features: the model's word
 pieces do not line up with Rasa's tokens, and the project's classifiers only use sentence
-features). The model is the process-wide one from `bot.embeddings`, loaded on first use.
+features). The model is the process-wide one from `bot.embeddings`, loaded on first use. At run time
+the vector also goes into the parse data, so the action server's help-centre search reuses it.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.embeddings import SentenceTransformerEmbedder
+from bot.embeddings import SHARED_EMBEDDING_KEY, SentenceTransformerEmbedder, share_vector
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
@@ -56,14 +57,19 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         pass
 
     def process(self, messages: List[Message]) -> List[Message]:
+        return self._featurize(messages, share=True)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self._featurize(training_data.training_examples, share=False)
+        return training_data
+
+    def _featurize(self, messages: List[Message], share: bool) -> List[Message]:
         # Only messages with text: core's state featurisation also passes intent-only messages.
         with_text = [m for m in messages if m.get(TEXT)]
         if with_text:
             vectors = self._embedder.embed([m.get(TEXT) for m in with_text])
             for message, vector in zip(with_text, vectors):
                 self.add_features_to_message(None, vector.reshape(1, -1), TEXT, message)
+                if share:  # into the parse data, for the help-centre search in the action server
+                    message.set(SHARED_EMBEDDING_KEY, share_vector(vector, self._embedder.name), add_to_output=True)
         return messages
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self.process(training_data.training_examples)
-        return training_data

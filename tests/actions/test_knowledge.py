@@ -25,7 +25,8 @@ class FakeKnowledgeBase:
         self.decision, self.ranking = decision, ranking
         self.questions: List[str] = []
 
-    def embed_query(self, question):
+    def embed_query(self, question, shared=None):
+        self.shared = shared
         return None
 
     def decide(self, question, vector=None):
@@ -170,3 +171,11 @@ def test_a_late_thanks_is_not_a_miss(services, kb):
     events, dispatcher = run(ActionRateAnswer(), make_tracker(intent="answer_helped", slots={"kb_question": "reset pulse"}))
     assert "Glad I could help" in texts(dispatcher) and events == []
     assert services.insights.unanswered() == []
+
+
+def test_the_nlus_embedding_goes_to_the_search(services, kb):
+    tracker = make_tracker(text="how do i reset my pulse 700", intent="ask_question")
+    shared = {"model": "all-MiniLM-L6-v2", "vector": "AAAA"}
+    tracker.latest_message["text_embedding"] = shared
+    run(ActionAnswerQuestion(), tracker)
+    assert kb.shared == shared

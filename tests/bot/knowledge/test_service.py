@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from bot.embeddings import share_vector
 from bot.errors import NotFound
 from bot.knowledge.articles import load_articles
 from bot.knowledge.errors import IndexMismatch, IndexNotFound
@@ -138,3 +140,32 @@ def test_drafts_are_not_served(real_kb: KnowledgeBase) -> None:
 def test_error_codes_find_their_article(real_kb: KnowledgeBase, question: str) -> None:
     hits = real_kb.search(question, k=3)
     assert hits[0].article_id == "sentry-cam-2k-offline" and hits[0].lexical > 0
+
+
+def test_the_nlus_vector_is_used_instead_of_embedding_again(kb: KnowledgeBase, embedder: FakeEmbedder) -> None:
+    question = "how do I return headphones?"
+    shared = share_vector(embedder.vector(question), embedder.name)
+    before = len(embedder.calls)
+    vector = kb.embed_query(question, shared)
+    assert len(embedder.calls) == before
+    assert np.array_equal(vector, embedder.vector(question))
+    assert kb.decide(question, vector=vector).hits == kb.decide(question).hits
+
+
+@pytest.mark.parametrize("shared", [
+    share_vector(np.ones(384, dtype=np.float32) / np.sqrt(384), "another-model"),  # another model's space
+    share_vector(np.ones(12, dtype=np.float32), "fake-sha256"),  # wrong dimension
+    {"model": "fake-sha256", "vector": "not base64!"},
+    "a string",
+])
+def test_a_shared_vector_that_does_not_fit_is_ignored(kb: KnowledgeBase, embedder: FakeEmbedder, shared) -> None:
+    question = "how do I return headphones?"
+    assert np.array_equal(kb.embed_query(question, shared), embedder.vector(question))
+    assert embedder.calls[-1] == [question]
+
+
+def test_a_shared_vector_of_a_longer_text_than_searched_is_ignored(kb: KnowledgeBase, embedder: FakeEmbedder) -> None:
+    # the search reads only the first MAX_QUERY_CHARS characters; the NLU embedded the whole message
+    question = "word " * 1000
+    kb.embed_query(question, share_vector(embedder.vector(question), embedder.name))
+    assert embedder.calls[-1] == [clean_query(question)]
