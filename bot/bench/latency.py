@@ -58,6 +58,8 @@ TARGET_KB_P50_MS, TARGET_KB_P95_MS = 80.0, 250.0
 # random moments in the first 6 s. Back to back: every customer sends its next message the instant the
 # last answer arrives, which measures the server's capacity (N messages always in the queue).
 PACINGS = {"paced": (2.0, 6.0), "back-to-back": None}
+# The widget's socket.io client (widget/src/widget.js): 15 s to connect, then it retries on its own.
+CONNECT_TIMEOUT, RECONNECT_DELAY = 15.0, 1.0
 
 # Questions the help centre answers (tests/e2e/test_knowledge_conversation.py checks the articles).
 KB_QUESTIONS = (
@@ -91,6 +93,7 @@ def percentile(values: Sequence[float], q: float) -> float:
 class TurnResult:
     latency_ms: Optional[float]  # None: no complete answer within the time limit (lost)
     extra_messages: int = 0  # bot messages beyond what the turn produces (duplicates)
+    connect_retries: int = 0  # socket.io handshakes that failed and were tried again before this turn
 
 
 @dataclass
@@ -100,6 +103,7 @@ class RunSummary:
     lost: int
     duplicated: int
     seconds: float
+    connect_retries: int
     p50_ms: Optional[float]
     p95_ms: Optional[float]
     p99_ms: Optional[float]
@@ -117,6 +121,7 @@ def summarise(turns: Sequence[TurnResult], seconds: float, errors: Sequence[str]
     return RunSummary(
         sent=len(turns), answered=len(latencies), lost=len(turns) - len(latencies),
         duplicated=sum(t.extra_messages for t in turns), seconds=round(seconds, 2),
+        connect_retries=sum(t.connect_retries for t in turns),
         p50_ms=p(50), p95_ms=p(95), p99_ms=p(99), max_ms=round(max(latencies), 1) if latencies else None,
         messages_per_s=round(len(latencies) / seconds, 1) if seconds > 0 else 0.0, errors=list(errors)[:5],
     )
@@ -156,13 +161,19 @@ class SocketCustomer:
 
     def __init__(self, base: str, path: str) -> None:
         self.base, self.path = base, path
-        self.client = socketio.Client(reconnection=False)
         self.session_id = f"bench-{uuid.uuid4().hex[:12]}"
         self.received: List[Dict] = []
         self.changed = threading.Condition()
         self.confirmed = threading.Event()
-        self.client.on("bot_uttered", self._on_bot)
-        self.client.on("session_confirm", lambda *_: self.confirmed.set())
+        self.connect_retries = 0
+        self.client = self._new_client()
+
+    def _new_client(self) -> socketio.Client:
+        # engine.io's handshake timeout is 5 s by default; the widget's socket.io client waits 15 s
+        client = socketio.Client(reconnection=False, request_timeout=CONNECT_TIMEOUT)
+        client.on("bot_uttered", self._on_bot)
+        client.on("session_confirm", lambda *_: self.confirmed.set())
+        return client
 
     def _on_bot(self, data: Any) -> None:
         with self.changed:
@@ -170,7 +181,20 @@ class SocketCustomer:
             self.changed.notify_all()
 
     def connect(self, timeout: float) -> None:
-        self.client.connect(self.base, socketio_path=self.path, transports=["websocket"], wait_timeout=timeout)
+        """Connect as the widget does: a failed handshake is tried again (socket.io's reconnection,
+        about a second apart) until `timeout` has passed; every retry is counted."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.client.connect(self.base, socketio_path=self.path, transports=["websocket"],
+                                    wait_timeout=CONNECT_TIMEOUT)
+                break
+            except socketio.exceptions.ConnectionError:
+                if time.monotonic() + RECONNECT_DELAY >= deadline:
+                    raise
+                self.connect_retries += 1
+                self.client = self._new_client()
+                time.sleep(RECONNECT_DELAY)
         self.client.emit("session_request", {"session_id": self.session_id})
         if not self.confirmed.wait(timeout):
             raise TimeoutError("no session_confirm")
@@ -208,6 +232,8 @@ def socket_customer(base: str, path: str, messages: Sequence[str], expected: Seq
         errors.append(f"socket.io: {type(error).__name__} {error}")
         results.extend(TurnResult(None) for _ in messages[len(results):])
     finally:
+        if results:
+            results[0].connect_retries = customer.connect_retries
         customer.close()
     return results
 
@@ -406,12 +432,12 @@ def render(results: Dict[str, Any]) -> str:
         return "–" if value is None else f"{value:.0f}" if value >= 10 else f"{value:.1f}"
 
     lines = ["| assistant | pacing | message | channel | customers | sent | p50 ms | p95 ms | p99 ms | max ms | msg/s | lost "
-             "| duplicated |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| duplicated | connect retries |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results["rows"]:
         lines.append(f"| {r['assistant']} | {r['pacing']} | {r['message']} | {r['channel']} | {r['customers']} | {r['sent']} | "
                      f"{ms(r['p50_ms'])} | "
                      f"{ms(r['p95_ms'])} | {ms(r['p99_ms'])} | {ms(r['max_ms'])} | {r['messages_per_s']} | {r['lost']} | "
-                     f"{r['duplicated']} |")
+                     f"{r['duplicated']} | {r.get('connect_retries', 0)} |")
     lines.append("")
     for name, size in results["widget"].items():
         lines.append(f"- {name}: {size['bytes'] / 1024:.1f} KB, {size['gzip_bytes'] / 1024:.1f} KB gzip")

@@ -1,7 +1,10 @@
 """The latency benchmark's arithmetic: percentiles, lost and duplicated messages, throughput."""
-import pytest
+import socket
 
-from bot.bench.latency import TurnResult, customer_messages, customer_pauses, percentile, summarise, verdict
+import pytest
+import socketio
+
+from bot.bench.latency import SocketCustomer, TurnResult, customer_messages, customer_pauses, percentile, summarise, verdict
 
 
 def test_percentiles_interpolate_between_ranks_like_numpy():
@@ -21,6 +24,7 @@ def test_summary_counts_lost_and_duplicated_and_ignores_lost_in_latency():
     assert summary.p50_ms == 20.0 and summary.max_ms == 30.0
     assert summary.messages_per_s == 1.5  # answered messages per second
     assert len(summary.errors) == 5  # a few examples, not thousands
+    assert summarise([TurnResult(5.0, connect_retries=2), TurnResult(6.0)], seconds=1.0).connect_retries == 2
 
 
 def test_summary_of_a_run_where_everything_was_lost():
@@ -54,3 +58,13 @@ def test_paced_customers_start_at_random_and_pause_between_messages_reproducibly
     assert 0 <= pauses[0] <= 6.0 and all(2.0 <= p <= 6.0 for p in pauses[1:])
     assert pauses == customer_pauses((2.0, 6.0), 4, seed=3) != customer_pauses((2.0, 6.0), 4, seed=4)
     assert customer_pauses(None, 3, seed=3) == [0.0, 0.0, 0.0]
+
+
+def test_a_socket_customer_retries_connecting_like_the_widget_then_gives_up():
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    customer = SocketCustomer(f"http://127.0.0.1:{port}", "/socket.io")
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        customer.connect(timeout=2.5)
+    assert customer.connect_retries >= 1
