@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
-from typing import Callable, Tuple
+from typing import Any, Callable, Iterator, Tuple
 
 import pytest
 import sqlalchemy as sa
@@ -33,3 +33,16 @@ def fresh_postgres() -> Tuple[str, Callable[[], None]]:
 
 def sqlite_url(folder: Path, name: str = "app.db") -> str:
     return f"sqlite:///{folder / name}"
+
+
+def store_on(kind: str, folder: Path, from_url: Callable[[str], Any]) -> Iterator[Any]:
+    """A store made by `from_url` on a fresh SQLite file ("sqlite") or PostgreSQL database ("postgresql");
+    for fixtures parametrised over both: the PostgreSQL database is dropped afterwards."""
+    if kind == "sqlite":
+        yield from_url(sqlite_url(folder))
+        return
+    url, drop = fresh_postgres()
+    store = from_url(url)
+    yield store
+    store._engine.dispose()
+    drop()

@@ -11,7 +11,7 @@ from bot.handoff.models import ABANDONED, ASSIGNED, CUSTOMER_REQUEST, FRUSTRATED
 from bot.handoff.rules import load_rules
 from bot.handoff.service import AlreadyClaimed, DeliveryFailed, HandoffService, InvalidInput
 from bot.handoff.store import SqlHandoffStore
-from tests.databases import fresh_postgres, sqlite_url
+from tests.databases import store_on
 from tests.fakes import Clock, RecordingGateway
 
 # Tuesday 2026-10-06 14:00 UTC = 10:00 in New York: the team is working
@@ -21,14 +21,7 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path):
-    if request.param == "sqlite":
-        yield SqlHandoffStore.from_url(sqlite_url(tmp_path))
-    else:
-        url, drop = fresh_postgres()
-        store = SqlHandoffStore.from_url(url)
-        yield store
-        store._engine.dispose()
-        drop()
+    yield from store_on(request.param, tmp_path, SqlHandoffStore.from_url)
 
 
 @pytest.fixture

@@ -4,21 +4,14 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.slack.store import SlackStore
-from tests.databases import fresh_postgres, sqlite_url
+from tests.databases import store_on
 
 NOW = datetime(2026, 11, 24, 10)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path):
-    if request.param == "sqlite":
-        yield SlackStore.from_url(sqlite_url(tmp_path))
-    else:
-        url, drop = fresh_postgres()
-        store = SlackStore.from_url(url)
-        yield store
-        store._engine.dispose()
-        drop()
+    yield from store_on(request.param, tmp_path, SlackStore.from_url)
 
 
 def test_an_event_is_handled_once_by_event_id_or_by_message(store):
