@@ -7,6 +7,9 @@ on the server's event loop, so every conversation waits for it (a help-centre an
 custom actions). The schema never changes, so it is checked once and its validator kept: the
 response is still validated in full and an invalid one still raises the same error.
 Measured with `make bench-latency` (docs/benchmarks.md).
+
+The HTTP API's "append events" endpoint (every agent message from the desk or Slack, every hand-back)
+validates the request's events the same way, with the same 20 ms in the event loop; same fix.
 """
 from __future__ import annotations
 
@@ -37,4 +40,24 @@ def apply() -> None:
         return original(self, result)
 
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
+    _cache_events_validation()
     _applied = True
+
+
+def _cache_events_validation() -> None:
+    import rasa.server
+    from jsonschema import exceptions, validators
+    from rasa.shared.utils.schemas.events import EVENTS_SCHEMA
+
+    validator_class = validators.validator_for(EVENTS_SCHEMA)
+    validator_class.check_schema(EVENTS_SCHEMA)
+    validator = validator_class(EVENTS_SCHEMA)
+    original = rasa.server.validate_events_in_request_body
+
+    def validate_events_in_request_body(request: Any) -> None:
+        events = request.json if isinstance(request.json, list) else [request.json]
+        if exceptions.best_match(validator.iter_errors(events)) is not None:
+            original(request)  # Rasa's own 400 with its explanation
+
+    # the routes look the function up in the module when a request comes, so replacing it here counts
+    rasa.server.validate_events_in_request_body = validate_events_in_request_body

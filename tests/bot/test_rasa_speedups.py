@@ -33,6 +33,25 @@ def test_the_schema_is_not_checked_again_per_response(action, monkeypatch):
     checks = []
     validator_class = validators.validator_for(RemoteAction.action_response_format_spec())
     monkeypatch.setattr(validator_class, "check_schema", classmethod(lambda cls, schema: checks.append(schema)))
+    import rasa.server
+
     for _ in range(3):
         action._validate_action_result({"events": [], "responses": []})
+        rasa.server.validate_events_in_request_body(FakeRequest([{"event": "resume"}]))
     assert checks == []
+
+
+class FakeRequest:
+    def __init__(self, body):
+        self.json = body
+
+
+def test_appended_events_are_still_validated_with_rasas_error():
+    import rasa.server
+
+    rasa_speedups.apply()
+    rasa.server.validate_events_in_request_body(FakeRequest([{"event": "bot", "text": "Hi, Maya here"}]))
+    rasa.server.validate_events_in_request_body(FakeRequest({"event": "resume"}))  # one event, not a list
+    with pytest.raises(rasa.server.ErrorResponse) as raised:
+        rasa.server.validate_events_in_request_body(FakeRequest([{"event": "no_such_event"}]))
+    assert raised.value.status == 400 and "Failed to validate the events format" in raised.value.error_info["message"]
