@@ -13,7 +13,7 @@ validates the request's events the same way, with the same 20 ms in the event lo
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Text
+from typing import Any, Callable, Dict, Text
 
 _applied = False
 
@@ -23,40 +23,44 @@ def apply() -> None:
     global _applied
     if _applied:
         return
-    from jsonschema import exceptions, validators
-    from rasa.core.actions.action import RemoteAction
-
-    schema = RemoteAction.action_response_format_spec()
-    validator_class = validators.validator_for(schema)
-    validator_class.check_schema(schema)
-    validator = validator_class(schema)
-    original = RemoteAction._validate_action_result
-
-    def validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool:
-        error = exceptions.best_match(validator.iter_errors(result))
-        if error is None:
-            return True
-        # Rasa's own code path raises the error with its explanation added: let it do exactly that
-        return original(self, result)
-
-    RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
+    _cache_action_response_validation()
     _cache_events_validation()
     _applied = True
 
 
+def is_valid(schema: Dict[Text, Any]) -> Callable[[Any], bool]:
+    """A check of instances against `schema`, the schema itself checked once, here."""
+    from jsonschema import exceptions, validators
+
+    validator_class = validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    validator = validator_class(schema)
+    return lambda instance: exceptions.best_match(validator.iter_errors(instance)) is None
+
+
+def _cache_action_response_validation() -> None:
+    from rasa.core.actions.action import RemoteAction
+
+    valid = is_valid(RemoteAction.action_response_format_spec())
+    original = RemoteAction._validate_action_result
+
+    def validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool:
+        # an invalid response goes through Rasa's own code, which raises the error with its explanation
+        return True if valid(result) else original(self, result)
+
+    RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
+
+
 def _cache_events_validation() -> None:
     import rasa.server
-    from jsonschema import exceptions, validators
     from rasa.shared.utils.schemas.events import EVENTS_SCHEMA
 
-    validator_class = validators.validator_for(EVENTS_SCHEMA)
-    validator_class.check_schema(EVENTS_SCHEMA)
-    validator = validator_class(EVENTS_SCHEMA)
+    valid = is_valid(EVENTS_SCHEMA)
     original = rasa.server.validate_events_in_request_body
 
     def validate_events_in_request_body(request: Any) -> None:
         events = request.json if isinstance(request.json, list) else [request.json]
-        if exceptions.best_match(validator.iter_errors(events)) is not None:
+        if not valid(events):
             original(request)  # Rasa's own 400 with its explanation
 
     # the routes look the function up in the module when a request comes, so replacing it here counts
