@@ -45,7 +45,7 @@ class ActionSessionStart(Action):
         else:  # a channel that knows only the verified email (Slack)
             customer = services.directory.find_customer_by_email(identity.email)
         if customer is None or customer.email.lower() != identity.email:
-            logger.warning("signed identity for unknown customer %r ignored", identity.customer_id)
+            logger.warning("signed identity for unknown customer %r ignored", identity.customer_id or "(signed by email)")
             return [SlotSet("customer_verified", False)]
         return [
             SlotSet("customer_id", customer.id),

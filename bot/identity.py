@@ -26,13 +26,15 @@ class VerifiedIdentity:
 
 
 def sign_identity(secret: str, customer_id: str, email: str) -> str:
-    message = f"{customer_id}:{email.strip().lower()}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    return _hmac(secret, f"{customer_id}:{email.strip().lower()}")
 
 
 def sign_email(secret: str, email: str) -> str:
-    message = f"email:{email.strip().lower()}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    return _hmac(secret, f"email:{email.strip().lower()}")
+
+
+def _hmac(secret: str, message: str) -> str:
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
 def verify_identity(secret: str, claim: Any) -> Optional[VerifiedIdentity]:

@@ -18,6 +18,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.handoff.rasa_gateway import PATH_SAFE
+
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 10_000
@@ -28,7 +30,7 @@ RESERVED_SENDER_PREFIXES = ("slack:",)
 # Rasa's HTTP API (sanic 21.12, routes without `unquote`) matches a conversation id in the URL as sent,
 # so an id that needs percent-encoding (a space, "%", "?", "#", non-ASCII) could never be addressed by the
 # desk's replies or hand-back. Such ids are refused when a conversation starts.
-SENDER_PATTERN = re.compile(r"[A-Za-z0-9._~:@!$&'()*+,;=-]+")
+SENDER_PATTERN = re.compile(f"[A-Za-z0-9{re.escape(PATH_SAFE)}]+")
 USAGE = 'POST a JSON object: {"sender": "<conversation id>", "message": "<text>", "metadata": {...}}'
 
 
@@ -74,8 +76,7 @@ def check_message(sender: Any, message: Any, metadata: Any) -> tuple[str, str, O
 def sender_problem(sender: str) -> Optional[str]:
     """Why a client-chosen conversation id cannot be used, or None when it can."""
     if len(sender) > MAX_SENDER_CHARS or not SENDER_PATTERN.fullmatch(sender):
-        return (f"must be at most {MAX_SENDER_CHARS} characters of letters, digits and "
-                "._~:@!$&'()*+,;=- (no spaces)")
+        return f"must be at most {MAX_SENDER_CHARS} characters of letters, digits and {PATH_SAFE} (no spaces)"
     if sender.startswith(RESERVED_SENDER_PREFIXES):
         return "must not start with " + " or ".join(RESERVED_SENDER_PREFIXES)
     return None

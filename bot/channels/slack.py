@@ -43,10 +43,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.channels.rest import MAX_MESSAGE_CHARS
 from bot.identity import sign_email
 from bot.settings import Settings
-from bot.slack.agents import SlackAgents, SlackUsers
+from bot.slack.agents import SlackAgents, SlackUsers, slack_error
 from bot.slack.blocks import answered, bot_message, unescape
 from bot.slack.places import SlackPlace, is_direct_channel, place_for_message, place_of
 from bot.slack.store import SlackStore
+from bot.store.service import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ class SupportSlackOutput(OutputChannel):
             await self.client.chat_postMessage(channel=place.channel, thread_ts=place.thread_ts, text=text or " ",
                                                blocks=blocks, unfurl_links=False)
         except SlackApiError as error:
-            logger.error("Slack: could not post to %s: %s", recipient_id, error.response.get("error"))
+            logger.error("Slack: could not post to %s: %s", recipient_id, slack_error(error))
             raise
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
@@ -130,7 +131,6 @@ class SupportSlackInput(InputChannel):
             self.agents = agents
         elif settings.slack_agents_enabled:
             from bot.container import build_handoff
-            from bot.store.service import utcnow
 
             self.agents = SlackAgents(build_handoff(settings), self.store, self.client, self.users,
                                       settings.slack_agents_channel, settings.web_url, utcnow)
@@ -155,7 +155,7 @@ class SupportSlackInput(InputChannel):
             return  # bots (this app included), edits, deletions, joins
         channel, ts, user = str(event.get("channel") or ""), str(event.get("ts") or ""), str(event["user"])
         keys = [f"event:{body.get('event_id')}" if body.get("event_id") else "", f"message:{channel}:{ts}"]
-        if not await asyncio.to_thread(self.store.first_sighting, keys, _utcnow()):
+        if not await asyncio.to_thread(self.store.first_sighting, keys, utcnow()):
             logger.info("Slack: event %s (message %s in %s) already handled; retry %s ignored", body.get("event_id"), ts,
                         channel, context.get("retry_num") or "-")
             return
@@ -184,7 +184,7 @@ class SupportSlackInput(InputChannel):
         channel, message_ts = str(container.get("channel_id") or ""), str(container.get("message_ts") or "")
         user = str((body.get("user") or {}).get("id") or "")
         # one answer per message: a double click, or a second person clicking, does nothing more
-        if not await asyncio.to_thread(self.store.first_sighting, [f"reply:{channel}:{message_ts}"], _utcnow()):
+        if not await asyncio.to_thread(self.store.first_sighting, [f"reply:{channel}:{message_ts}"], utcnow()):
             return
         team = str((body.get("team") or {}).get("id") or body.get("team_id") or "T")
         thread_ts = container.get("thread_ts")
@@ -195,7 +195,7 @@ class SupportSlackInput(InputChannel):
             await self.client.chat_update(channel=channel, ts=message_ts, text=str(message.get("text") or title),
                                           blocks=answered(message.get("blocks") or [], title, user))
         except SlackApiError as error:  # the answer still goes to the assistant
-            logger.warning("Slack: could not mark the reply chosen on %s: %s", message_ts, error.response.get("error"))
+            logger.warning("Slack: could not mark the reply chosen on %s: %s", message_ts, slack_error(error))
         email = (await self.users.lookup(user))[0] if place.is_direct else None
         await self._deliver(context, place, str(action.get("value") or title), user, email)
 
@@ -230,8 +230,7 @@ class SupportSlackInput(InputChannel):
         except ValueError:
             logger.warning("Slack: %s button without a handoff id: %r", what, action.get("value"))
             return
-        do = self.agents.claim if what == "claim" else self.agents.resolve
-        refusal = await do(handoff_id, user)
+        refusal = await getattr(self.agents, what)(handoff_id, user)
         if refusal:
             await self.agents.tell(user, refusal)
 
@@ -289,9 +288,3 @@ class SupportSlackInput(InputChannel):
     def get_output_channel(self) -> Optional[OutputChannel]:
         """The channel agents' messages and hand-back go out on (Rasa's HTTP API with output_channel=latest)."""
         return SupportSlackOutput(self.client) if self.client is not None else None
-
-
-def _utcnow():
-    from bot.store.service import utcnow
-
-    return utcnow()

@@ -22,9 +22,13 @@ logger = logging.getLogger(__name__)
 HANDED_BACK_INTENT = "handoff_resolved"
 
 
+# Besides letters and digits, what a URL path segment carries unencoded (RFC 3986 "pchar").
+PATH_SAFE = "._~:@!$&'()*+,;=-"
+
+
 def _path_id(conversation_id: str) -> str:
     # characters legal in a path segment stay as they are: Rasa's routes would not decode "%3A" back to ":"
-    return quote(conversation_id, safe="~:@!$&'()*+,;=-._")
+    return quote(conversation_id, safe=PATH_SAFE)
 
 
 class GatewayError(SupportError):

@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.errors import NotAllowed, NotFound
 from bot.handoff.models import Agent, Handoff
 from bot.handoff.service import DeliveryFailed, HandoffService, InvalidInput
-from bot.slack.blocks import handoff_post, thread_line
+from bot.slack.blocks import desk_link, handoff_post, thread_line
 from bot.slack.store import EVENT_MEMORY, SlackStore
 
 logger = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class SlackUsers:
             response = await self.client.users_info(user=user_id)
         except SlackApiError as error:
             logger.warning("users.info for %s failed (%s): treated as a user without an email", user_id,
-                           error.response.get("error") if error.response else error)
+                           slack_error(error))
             return None, False
         user = response.get("user") or {}
         email = (user.get("profile") or {}).get("email") or None
@@ -125,7 +125,7 @@ class SlackAgents:
                 response = await self.client.chat_postMessage(channel=self.channel, text=text, blocks=blocks,
                                                               unfurl_links=False)
             except SlackApiError as error:
-                logger.error("Slack: could not post handoff %s to %s: %s", handoff.id, self.channel, _why(error))
+                logger.error("Slack: could not post handoff %s to %s: %s", handoff.id, self.channel, slack_error(error))
                 await asyncio.to_thread(self.store.drop_post, handoff.id)
                 self._retry.add(handoff.id)
                 return
@@ -139,7 +139,7 @@ class SlackAgents:
                 try:
                     await self.client.chat_update(channel=post.channel, ts=post.ts, text=text, blocks=blocks)
                 except SlackApiError as error:
-                    logger.error("Slack: could not update the post of handoff %s: %s", handoff.id, _why(error))
+                    logger.error("Slack: could not update the post of handoff %s: %s", handoff.id, slack_error(error))
                     moved = await asyncio.to_thread(self.store.post, handoff.id)
                     if moved is not None:  # show the old state again, so the next round makes the change again
                         await asyncio.to_thread(self.store.move_state, moved, post.state, post.agent_id)
@@ -154,14 +154,14 @@ class SlackAgents:
             return  # another process copies these
         written = await asyncio.to_thread(self.store.written_in_slack, [m.id for m in messages])
         for message in messages:
-            line = None if message.id in written else thread_line(message, handoff.customer_name)
-            if line is None:
+            if message.id in written:
                 continue
             try:
-                await self.client.chat_postMessage(channel=post.channel, thread_ts=post.ts, text=line, unfurl_links=False)
+                await self.client.chat_postMessage(channel=post.channel, thread_ts=post.ts, unfurl_links=False,
+                                                   text=thread_line(message, handoff.customer_name))
             except SlackApiError as error:  # the line stays in the desk; the thread misses it
                 logger.error("Slack: could not copy message %s into the thread of handoff %s: %s", message.id,
-                             handoff.id, _why(error))
+                             handoff.id, slack_error(error))
 
     # what agents do in Slack -------------------------------------------------------------
 
@@ -208,7 +208,7 @@ class SlackAgents:
                 saved = await asyncio.to_thread(self.handoff.reply, post.handoff_id, agent, text)
             except DeliveryFailed as failed:
                 await asyncio.to_thread(self.store.mark_written_in_slack, failed.saved.id)
-                return f"Saved, but it could not reach the customer yet. Send it again from the desk: {self._link(post.handoff_id)}"
+                return f"Saved, but it could not reach the customer yet. Send it again from the desk: {desk_link(self.desk_url, post.handoff_id)}"
             except (NotAllowed, NotFound, InvalidInput) as error:
                 return f"Not sent: {error}."
             await asyncio.to_thread(self.store.mark_written_in_slack, saved.id)
@@ -219,12 +219,9 @@ class SlackAgents:
         try:
             await self.client.chat_postEphemeral(channel=self.channel, user=user_id, text=text, thread_ts=thread_ts)
         except SlackApiError as error:
-            logger.error("Slack: could not tell %s %r: %s", user_id, text, _why(error))
+            logger.error("Slack: could not tell %s %r: %s", user_id, text, slack_error(error))
 
-    def _link(self, handoff_id: int) -> str:
-        return f"{self.desk_url.rstrip('/')}/desk/#/handoff/{handoff_id}"
-
-
-def _why(error: SlackApiError) -> str:
+def slack_error(error: SlackApiError) -> str:
+    """Slack's error code for a refused call (e.g. channel_not_found), for the log."""
     response = getattr(error, "response", None)
     return str(response.get("error")) if response is not None and response.get("error") else str(error)

@@ -166,7 +166,7 @@ def handoff_post(handoff: Handoff, desk_url: str) -> Tuple[str, List[Dict[str, A
     turns = [t for t in packet.get("transcript") or [] if isinstance(t, dict) and t.get("text")][-TRANSCRIPT_TURNS:]
     recent = "\n".join(f"> *{_speaker(t)}:* {escape(mask_personal(clip(' '.join(str(t['text']).split()), 300)))}"
                        for t in turns)
-    link = f"{desk_url.rstrip('/')}/desk/#/handoff/{handoff.id}"
+    link = desk_link(desk_url, handoff.id)
     state = STATE_LINES.get(handoff.state, handoff.state).format(agent=escape(handoff.agent_name or "an agent"))
     blocks: List[Dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": clip(f"Handoff #{handoff.id}: {reason}", 150)}},
@@ -201,8 +201,13 @@ def _speaker(turn: Mapping[str, Any]) -> str:
     return "Customer" if who == "customer" else "Assistant"
 
 
-def thread_line(message: HandoffMessage, customer_name: Optional[str] = None) -> Optional[str]:
-    """A line of the handoff's transcript as posted in its thread; None for what the thread does not show."""
+def desk_link(desk_url: str, handoff_id: int) -> str:
+    """Where the desk shows a handoff."""
+    return f"{desk_url.rstrip('/')}/desk/#/handoff/{handoff_id}"
+
+
+def thread_line(message: HandoffMessage, customer_name: Optional[str] = None) -> str:
+    """A line of the handoff's transcript as posted in its thread."""
     text = escape(mask_personal(message.text))
     if message.author == CUSTOMER:
         return f"*{escape(customer_name or 'Customer')}:* {text}"
@@ -212,5 +217,3 @@ def thread_line(message: HandoffMessage, customer_name: Optional[str] = None) ->
         return f":memo: Note from {escape(message.agent_name or 'an agent')}: {text}"
     return f"_{text}_"
 
-
-RESOLVED_STATES = (RESOLVED, ABANDONED)

@@ -115,13 +115,6 @@ class SlackStore:
     def post_at(self, channel: str, ts: str) -> Optional[HandoffPost]:
         return self._one(sa.and_(handoff_posts.c.channel == channel, handoff_posts.c.ts == ts))
 
-    def posts(self, handoff_ids: List[int]) -> List[HandoffPost]:
-        if not handoff_ids:
-            return []
-        with self._engine.connect() as conn:
-            rows = conn.execute(sa.select(handoff_posts).where(handoff_posts.c.handoff_id.in_(handoff_ids))).all()
-        return [HandoffPost(**_post_fields(row)) for row in rows]
-
     def move_state(self, post: HandoffPost, state: str, agent_id: Optional[int]) -> bool:
         """Compare-and-set the state the post shows; True when this caller made the change (and updates Slack)."""
         with self._engine.begin() as conn:
