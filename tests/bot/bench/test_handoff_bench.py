@@ -13,12 +13,16 @@ import yaml
 
 from bot.bench.handoff import (
     CATEGORIES,
+    CONVERSATION_FILES,
+    CONVERSATIONS_FILE,
+    FRESH_CONVERSATIONS_FILE,
     NOTES_END,
     NOTES_START,
     SECTION_TITLE,
     Conversation,
     ConversationFileError,
     Outcome,
+    SetResult,
     always_open_handoff_config,
     docs_section,
     evaluate,
@@ -47,9 +51,21 @@ def test_the_shipped_conversations_load_and_cover_every_category() -> None:
         assert counts[category] >= least, category
 
 
+def test_the_fresh_set_loads_and_shares_no_id_with_the_first() -> None:
+    fresh = load_conversations(FRESH_CONVERSATIONS_FILE)
+    counts = Counter(c.category for c in fresh)
+    assert len(fresh) >= 30 and counts["frustrated"] >= 10 and counts["explicit_request"] >= 8 and counts["happy"] >= 10
+    assert not {c.id for c in fresh} & {c.id for c in load_conversations()}
+    assert CONVERSATION_FILES == (CONVERSATIONS_FILE, FRESH_CONVERSATIONS_FILE)
+
+
+def _every_shipped_conversation() -> list:
+    return [c for path in CONVERSATION_FILES for c in load_conversations(path)]
+
+
 def test_the_shipped_expectations_agree_with_their_category() -> None:
     expected_reason = {"frustrated": "frustrated", "explicit_request": "customer_request", "policy_topic": "policy_topic"}
-    for c in load_conversations():
+    for c in _every_shipped_conversation():
         if c.category in ("happy", "out_of_scope"):
             assert not c.handoff, c.id
         else:
@@ -64,7 +80,7 @@ def test_the_shipped_expectations_agree_with_their_category() -> None:
 
 def test_the_shipped_turns_are_customer_messages_or_known_payloads() -> None:
     payloads = {"/answer_not_helpful", "/answer_helped", "/request_human", "/out_of_scope"}
-    for c in load_conversations():
+    for c in _every_shipped_conversation():
         for turn in c.turns:
             assert not turn.startswith("/") or turn in payloads, (c.id, turn)
 
@@ -206,13 +222,22 @@ def test_the_docs_section_is_replaced_and_keeps_hand_written_notes() -> None:
     document = f"# Benchmarks\n\n## NLU\n\ntext\n\n{SECTION_TITLE}\n\nold numbers\n{NOTES_START}\nwhy it missed\n{NOTES_END}\n\n## Later\n\nmore\n"
     notes = existing_notes(document)
     assert notes == "why it missed"
-    updated = replace_section(document, docs_section(m, run, notes))
+    updated = replace_section(document, docs_section([SetResult(CONVERSATIONS_FILE, m)], m, run, notes))
     assert "old numbers" not in updated and updated.count(SECTION_TITLE) == 1
     assert "## NLU\n\ntext" in updated and updated.rstrip().endswith("## Later\n\nmore")
     assert "why it missed" in updated and "2026-11-23 19:00–19:05 UTC" in updated and "**Target missed.**" in updated
     assert "`c2` (confused, missed handoff)" in updated
-    appended = replace_section("# Benchmarks\n", docs_section(m, run))
+    appended = replace_section("# Benchmarks\n", docs_section([SetResult(CONVERSATIONS_FILE, m)], m, run))
     assert appended.startswith("# Benchmarks\n\n" + SECTION_TITLE) and NOTES_START not in appended
+
+
+def test_the_docs_section_reports_each_set_apart_and_both_together() -> None:
+    first = evaluate(CONVERSATIONS, _outcomes(f1=("frustrated", 2)))
+    run = {"started_at_text": "2026-12-03 09:00", "finished_at_text": "09:05", "duration_s": 300.0}
+    section = docs_section([SetResult(CONVERSATIONS_FILE, first), SetResult(FRESH_CONVERSATIONS_FILE, first)], first, run)
+    assert "### `handoff_conversations.yml`" in section and "### `handoff_conversations_fresh.yml`" in section
+    assert "No longer unseen" in section and "had not seen the assistant run" in section
+    assert "both sets together: **Target missed.**" in section
 
 
 def test_the_always_open_configuration_keeps_the_shipped_triggers(tmp_path: Path) -> None:
