@@ -1,9 +1,10 @@
-"""When to hand off after a customer's message: frustration over the conversation, or a topic people handle.
+"""When to hand off after a customer's message: a request for a person in words the NLU did not
+classify as one, frustration over the conversation, or a topic people handle.
 
 Pure functions over Rasa's JSON events (dicts), shared by the Rasa policy that acts on them
 (bot/policies/handoff_policy.py) and the handoff action that explains them in the context
-packet. The other triggers (a request for a person, failed fallback, knowledge-base misses)
-are decided where they happen, in the rules and actions, with the numbers from handoff.yml.
+packet. The other triggers (the `request_human` intent and button, failed fallback, knowledge-base
+misses) are decided where they happen, in the rules and actions, with the numbers from handoff.yml.
 """
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable, List, Mapping, Optional, Sequence
 
 from bot.handoff.frustration import FrustrationRules, FrustrationVerdict, TurnSignal, conversation_frustration
-from bot.handoff.models import FRUSTRATED, POLICY_TOPIC
+from bot.handoff.models import CUSTOMER_REQUEST, FRUSTRATED, POLICY_TOPIC
+from bot.handoff.person_request import asks_for_person
 from bot.handoff.rules import HandoffRules
 
 # Messages that are not the customer speaking their mind (button payloads, ratings, our own triggers).
@@ -73,8 +75,21 @@ def frustration_of(turns: Sequence[TurnSignal], rules: HandoffRules) -> Frustrat
     return conversation_frustration(turns, FrustrationRules.from_mapping(rules.frustration))
 
 
+def latest_customer_text(events: Sequence[Mapping[str, Any]]) -> str:
+    """The text of the latest customer message ("" for a button payload or none)."""
+    for event in reversed(events):
+        if event.get("event") == "user":
+            text = str(event.get("text") or "")
+            return "" if text.startswith("/") else text
+    return ""
+
+
 def decide(events: Sequence[Mapping[str, Any]], rules: HandoffRules) -> Optional[Trigger]:
     """The handoff the latest customer message calls for, if any."""
+    # Checked on the raw latest message, form answer or not: a request for a person is always honoured.
+    asked = asks_for_person(latest_customer_text(events))
+    if asked:
+        return Trigger(CUSTOMER_REQUEST, f'asked for a person ("{asked}")')
     turns = conversation_turns(events)
     if not turns:
         return None

@@ -1,4 +1,4 @@
-from bot.handoff.models import FRUSTRATED, POLICY_TOPIC
+from bot.handoff.models import CUSTOMER_REQUEST, FRUSTRATED, POLICY_TOPIC
 from bot.handoff.rules import load_rules
 from bot.handoff.triggers import conversation_turns, decide
 
@@ -52,3 +52,14 @@ def test_answers_to_a_form_are_information_unless_they_shout():
               user("REFUND. NOW.", 0.9, ["negative", "caps"], intent="inform"),
               {"event": "active_loop", "name": None}, user("thanks", 0.0, intent="thanks")]
     assert [t.text for t in conversation_turns(events)] == ["I want to return my buds", "REFUND. NOW.", "thanks"]
+
+
+def test_a_request_for_a_person_the_nlu_missed_hands_off_even_inside_a_form():
+    events = [user("where is my order 104512"), {"event": "active_loop", "name": "order_lookup_form"},
+              user("actually can I just talk to someone from your team about it", intent="inform")]
+    trigger = decide(events, load_rules())
+    assert trigger is not None and trigger.reason == CUSTOMER_REQUEST
+    assert "someone from your team" in trigger.detail
+    # a button payload is the NLU's (and the rule's) business, and an old request does not count again
+    assert decide([user("/request_human", intent="request_human")], load_rules()) is None
+    assert decide([user("I'd like to speak to a manager"), user("ok, thanks for sorting it")], load_rules()) is None

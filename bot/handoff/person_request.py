@@ -1,0 +1,104 @@
+"""Whether a customer's message asks for a person, in whatever words.
+
+The NLU's `request_human` intent catches the common wordings, but a request that carries a topic ("I'd
+like to speak to a real person about a warranty claim"), polite or non-native phrasing ("I wish to be
+transferred to a staff member") or a question ("is there anyone there who isn't a bot?") often lands on
+another intent. A request for a person is always honoured, so it must not depend on a classifier's
+mood: this small grammar is checked on every message by the handoff policy, like the policy topics.
+
+It looks for a *request* (a modal such as "can I", "I'd like", "please", or an imperative at the start
+of a clause) joined to a *contact verb* ("speak to", "talk with", "be transferred to", "put me through
+to") and a *person* ("a real person", "someone from your team", "a manager", "an agent"), or for one of
+a few fixed forms ("is there a human", "anyone who isn't a bot", "human please", "escalate this to a
+manager"). A negation right before it ("I don't need to talk to anyone") cancels it, and past-tense
+reports ("I spoke to an agent yesterday") do not match. Pure: no Rasa, no model.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+# Who the customer wants. Bare "someone" / "anyone" only count with a contact verb and a request.
+_REAL = r"(?:(?:a|an|the|some|one|your|a\s+real|an\s+actual|a\s+live|a\s+proper)\s+)?(?:(?:real|actual|live|proper|human)\s+)?"
+_PERSON_NOUN = (
+    r"(?:person|people|human(?:\s+being)?|humans|agent|representative|rep|operator|manager|supervisor|"
+    r"staff(?:\s+member)?|member\s+of\s+(?:your\s+|the\s+)?(?:staff|team)|team\s+member|employee|advis[eo]r|associate|"
+    r"customer\s+(?:service|support|care)(?:\s+(?:agent|rep|representative|person|team|staff))?|"
+    r"support\s+(?:agent|person|team|staff)|somebody\s+real|someone\s+real)"
+)
+_SOMEONE = r"(?:someone|somebody|anyone|anybody)"
+_FROM_YOU = r"(?:\s+(?:from|at|on|in|of)\s+(?:your|the|brightwave(?:'s)?)\s+(?:team|staff|company|store|shop|support|side|end|customer\s+service))"
+_NOT_A_BOT = r"who\s+(?:is|isn't|is\s+not)\s+(?:not\s+)?a\s+(?:bot|robot|machine)"
+PERSON = rf"(?:{_REAL}{_PERSON_NOUN}(?:{_FROM_YOU})?|{_SOMEONE}{_FROM_YOU}|{_SOMEONE}\s+(?:real|human|{_NOT_A_BOT}))"
+
+# after a contact verb a bare "someone" is a person too: "can I talk to someone?" (to a bot) means a human
+_ANY_PERSON = rf"(?:{PERSON}|{_SOMEONE}\b(?!\s+else))"
+
+_CONTACT = (
+    r"(?:speak|talk|chat|write|get\s+through|be\s+(?:put\s+through|connected|transferred|passed|handed\s+over|routed|escalated)|"
+    r"connect\s+me|transfer\s+me|put\s+me\s+through|pass\s+me|hand\s+me\s+over|route\s+me|escalate\s+(?:this|it|me|my\s+\w+))"
+)
+_TO = r"(?:\s+(?:to|with|over\s+to|through\s+to))"
+_REQUEST = (
+    r"(?:can|could|may|might|would|will)\s+(?:i|we|you|u|someone|somebody)(?:\s+please)?|"
+    r"i(?:'d|\s+would|\s+want|\s+wanna|\s+need|\s+wish|\s+demand|\s+insist|\s+must|\s+have|\s+prefer|\s+would\s+prefer|"
+    r"\s+would\s+rather|'d\s+rather|'d\s+prefer|\s+really\s+(?:want|need))(?:\s+(?:like|love))?(?:\s+to)?|"
+    r"let\s+me|please|pls|plz|i\s+am\s+asking\s+to|i'm\s+asking\s+to|is\s+it\s+possible\s+to|want\s+to|need\s+to|"
+    r"(?:how|where)\s+(?:can|do)\s+i|i\s+have\s+to|gotta|just"
+)
+# a negation shortly before the request, in the same sentence, cancels it
+_NEGATION = re.compile(r"\b(?:don't|dont|do\s+not|doesn't|didn't|no\s+need|not|never|without|no)\b")
+_NEGATION_REACH = 30
+
+_PATTERNS = (
+    # "can I speak to a real person", "I'd like to be transferred to a staff member", "please connect me with an agent"
+    re.compile(rf"(?:^|[.!?,;:]\s*|\b)(?:{_REQUEST})\s+(?:\w+\s+){{0,3}}?{_CONTACT}{_TO}\s+{_ANY_PERSON}"),
+    # an imperative at the start of a clause: "speak to a human", "transfer me to an agent"
+    re.compile(rf"(?:^|[.!?;:]\s*)(?:(?:ok|okay|so|then|now|just|yes|hi|hello|hey)[, ]+)?{_CONTACT}{_TO}\s+{_ANY_PERSON}"),
+    # "get me a human", "give me a real person", "I want a manager", "I need an agent"
+    re.compile(rf"(?:\b(?:get|give|find|send)\s+me|\bi\s+(?:want|need|demand|would\s+like|'d\s+like)|\bcan\s+i\s+(?:have|get))\s+{PERSON}\b"),
+    # "is there a human", "is there anyone there who isn't a bot", "are there any real people"
+    re.compile(rf"\b(?:is|are)\s+there\s+(?:any\s+)?(?:{_REAL}{_PERSON_NOUN}|{_SOMEONE}(?:\s+there)?\s+(?:who|that)\s+(?:is\s+not|isn't|is\s+n't|'s\s+not|aren't|are\s+not)\s+a\s+(?:bot|robot|machine)|{_SOMEONE}\s+(?:real|human))"),
+    # "anyone real?", "someone who isn't a bot"
+    re.compile(rf"\b{_SOMEONE}\s+(?:there\s+)?(?:who|that)\s+(?:is\s+not|isn't|'s\s+not|aren't|are\s+not)\s+a\s+(?:bot|robot|machine)"),
+    # "could someone from your team have a look at my case", "can a person call me"
+    re.compile(
+        rf"\b(?:can|could|would|will|may)\s+(?:{_SOMEONE}{_FROM_YOU}|{_REAL}{_PERSON_NOUN}(?:{_FROM_YOU})?)\s+(?:please\s+)?"
+        r"(?:have\s+a\s+look|take\s+a\s+look|look\s+(?:at|into)|check|help|call|ring|phone|contact|email|get\s+(?:back|in\s+touch)|"
+        r"review|handle|deal\s+with|sort)"
+    ),
+    # "do you have live agents?", "do you have any real people there"
+    re.compile(r"\bdo\s+(?:you|u)\s+(?:have|employ)\s+(?:any\s+)?(?:real|live|human|actual)\s+(?:people|persons|agents|humans|staff|reps)\b"),
+    # "would prefer a team member to help", "I'd rather have a person handle this"
+    re.compile(rf"\b(?:prefer|rather\s+have|like)\s+{PERSON}\s+to\s+(?:help|handle|look|deal|take|sort|check)"),
+    # "escalate this to a manager", "pass this on to a person"
+    re.compile(rf"\b(?:escalate|pass|hand|forward|send)\s+(?:this|it|me|my\s+\w+)(?:\s+on)?{_TO}\s+{PERSON}\b"),
+)
+# The whole message is a call for a person: "human", "agent please", "REAL PERSON!!", "operator?"
+_SHORT = re.compile(
+    rf"^(?:(?:hi|hello|hey|ok|okay|please|pls|plz|just)[, ]+)?(?:{_REAL}{_PERSON_NOUN}|live\s+chat|human\s+please)"
+    r"(?:[, ]+(?:please|pls|plz|now|asap|thanks|thank\s+you))*[.!?]*$"
+)
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.translate(_APOSTROPHES).lower().split())
+
+
+def asks_for_person(text: str) -> Optional[str]:
+    """The words that ask for a person, or None. Case, curly apostrophes and spacing do not matter."""
+    message = _clean(text)
+    if not message or len(message) > 2000:  # an essay is not a request; the NLU still classifies it
+        return None
+    short = _SHORT.match(message)
+    if short:
+        return short.group(0)
+    for pattern in _PATTERNS:
+        for match in pattern.finditer(message):
+            before = re.split(r"[.!?]", message[: match.start()])[-1][-_NEGATION_REACH:]
+            if _NEGATION.search(before):
+                continue
+            return match.group(0).strip(" .,;:!?")
+    return None

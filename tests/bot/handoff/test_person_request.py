@@ -1,0 +1,87 @@
+"""The grammar of asking for a person (bot/handoff/person_request.py).
+
+The wordings are the project's own, written for these tests to cover requests with a topic, polite and
+non-native phrasing, questions, bare one-word calls, and the near misses that must not hand off.
+"""
+import pytest
+
+from bot.handoff.person_request import asks_for_person
+
+ASKS = [
+    "can I speak to a real person",
+    "I'd like to talk to a human about my order",
+    "speak to a human",
+    "transfer me to an agent please",
+    "I want a manager",
+    "get me a human",
+    "human",
+    "agent please",
+    "REAL PERSON!!",
+    "operator?",
+    "customer service please",
+    "pls real human",
+    "live chat",
+    "is there a human I can talk to?",
+    "is there anyone there who isn't a bot?",
+    "someone who is not a bot please",
+    "are there any real people working there",
+    "Do you have live agents? I'd like to chat with one",
+    "could someone from your team look into this?",
+    "can a person call me back",
+    "May I speak to a supervisor about a refund?",
+    "Hello, I would like to speak with a representative about my invoice, please.",
+    "I wish to be transferred to a staff member please",
+    "please, is it possible to talk with a employee of the shop",
+    "would prefer a team member to help",
+    "let me talk to customer service",
+    "put me through to someone from the support team",
+    "escalate this to a manager",
+    "connect me with a live agent",
+    "i need to speak with someone from brightwave\u2019s customer service",
+    "i'd rather talk to a person",
+    "Can I chat with someone real?",
+    "I want to talk to someone",
+    "how can i speak to someone about a bulk order",
+    "ok. now put me through to an actual human being",
+]
+
+DOES_NOT_ASK = [
+    "I spoke to an agent yesterday and they said it shipped",
+    "my manager bought this laptop for me",
+    "I don't need to talk to a person, just tell me the status",
+    "no need to speak to anyone, thanks",
+    "the delivery person left it at the door",
+    "how do I add another person to my account",
+    "can my partner return it for me",
+    "i talked to customer service already and they were great",
+    "where is my order",
+    "the rep at the store told me to contact you",
+    "can someone else pick up my parcel",
+    "are you a bot",
+    "my friend wants to talk about the Pulse 700",
+    "Can I transfer my warranty to another person?",
+    "does the watch work for left-handed people",
+    "can I speak into the mic during calls",
+    "talk to me about care plus plans",
+    "can someone help me with my order",
+    "",
+    "   ",
+]
+
+
+@pytest.mark.parametrize("text", ASKS)
+def test_requests_for_a_person_are_recognised(text: str) -> None:
+    assert asks_for_person(text), text
+
+
+@pytest.mark.parametrize("text", DOES_NOT_ASK)
+def test_near_misses_are_not_requests(text: str) -> None:
+    assert asks_for_person(text) is None, text
+
+
+def test_the_matched_words_are_returned_for_the_agent() -> None:
+    assert asks_for_person("Hi! Could I please speak to a real person about my refund?") == "could i please speak to a real person"
+
+
+def test_an_essay_is_left_to_the_nlu() -> None:
+    assert asks_for_person("speak to a human " + "x" * 3000) is None
