@@ -8,8 +8,10 @@ below the default threshold, a second one or an explicit cue crosses it. What a 
 show is added on top:
 
 - rising negativity: the scores climb over several messages;
-- repetition: the customer sends the same question again (similar text, by character trigram Jaccard,
-  no model needed);
+- repetition: the customer sends the same question again: similar text (character trigram Jaccard) or,
+  when the NLU passed on its sentence embeddings, the same meaning in other words (cosine). Asking the
+  same question for the third time hands off by itself: the assistant has not helped, however calmly
+  the customer puts it;
 - the cues of the latest messages: shouting, swearing and sarcasm when the message is at least somewhat
   negative ("THANK YOU!!" is not frustration), and always an explicit "third time I ask" or a legal threat.
 
@@ -21,8 +23,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, Optional
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,8 @@ class TurnSignal:
     text: str
     score: float
     signals: tuple[str, ...] = ()
+    # the NLU's sentence embedding of the text (unit length), when it passed one on
+    vector: Optional[np.ndarray] = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,11 @@ class FrustrationRules:
     repetition_weight: float = 0.15  # added per repetition of the latest message (beyond the first)
     repetition_similarity: float = 0.5  # character-trigram Jaccard at which two messages are the same question
     repetition_min_words: int = 3  # "yes", "no" and order numbers are repeated by design
+    # cosine of the sentence embeddings at which two messages are the same question in other words (on the
+    # project's own pairs, tests/bot/handoff/test_frustration.py: rewordings 0.79-0.94, different questions on
+    # the same product or order 0.19-0.58)
+    repetition_cosine: float = 0.75
+    repetition_handoff: int = 3  # the same question this many times is frustration on its own
     caps_weight: float = 0.1
     profanity_weight: float = 0.15
     sarcasm_weight: float = 0.1
@@ -120,6 +131,26 @@ def _word_count(text: str) -> int:
     return len(_normalise(text).split())
 
 
+_NUMBER = re.compile(r"\d{3,}")
+
+
+def same_question(first: TurnSignal, second: TurnSignal, rules: "FrustrationRules") -> bool:
+    """Whether two messages ask the same thing: alike in characters or, with embeddings, in meaning.
+
+    Messages about different order numbers ("where is 104512?", "and 104513?") are different questions
+    however alike their words."""
+    if min(_word_count(first.text), _word_count(second.text)) < rules.repetition_min_words:
+        return False
+    numbers = set(_NUMBER.findall(first.text)), set(_NUMBER.findall(second.text))
+    if all(numbers) and numbers[0] != numbers[1]:
+        return False
+    if similarity(first.text, second.text) >= rules.repetition_similarity:
+        return True
+    if first.vector is None or second.vector is None or first.vector.shape != second.vector.shape:
+        return False
+    return float(np.dot(first.vector, second.vector)) >= rules.repetition_cosine
+
+
 # --------------------------------------------------------------------------------------------
 # The combination
 # --------------------------------------------------------------------------------------------
@@ -173,15 +204,10 @@ def conversation_frustration(turns: Sequence[TurnSignal], rules: FrustrationRule
         if latest - low >= rules.rising_min_increase:
             parts.append((rules.rising_weight, f"rising negativity over {run} messages ({low:.2f} → {latest:.2f})"))
 
-    last_text = recent[-1].text
-    if _word_count(last_text) >= rules.repetition_min_words:
-        same = 1 + sum(
-            1
-            for turn in recent[:-1]
-            if _word_count(turn.text) >= rules.repetition_min_words and similarity(turn.text, last_text) >= rules.repetition_similarity
-        )
-        if same >= 2:
-            parts.append((rules.repetition_weight * (same - 1), f"repeated the same question {same} times"))
+    same = 1 + sum(1 for turn in recent[:-1] if same_question(turn, recent[-1], rules))
+    if same >= 2:
+        weight = rules.threshold if same >= rules.repetition_handoff else rules.repetition_weight * (same - 1)
+        parts.append((weight, f"repeated the same question {same} times"))
 
     memory = list(zip(recent, scores))[-rules.cue_memory :]
     weights = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, List, Mapping, Optional, Sequence
 
+from bot.embeddings import DIMENSION, MODEL_NAME, SHARED_EMBEDDING_KEY, shared_vector
 from bot.handoff.frustration import FrustrationRules, FrustrationVerdict, TurnSignal, conversation_frustration
 from bot.handoff.models import CUSTOMER_REQUEST, FRUSTRATED, POLICY_TOPIC
 from bot.handoff.person_request import asks_for_person
@@ -65,8 +66,9 @@ def conversation_turns(events: Iterable[Mapping[str, Any]]) -> List[TurnSignal]:
                 # an answer to the form's question ("they don't fit my ears") is information, not a mood
                 counted.append(False)
                 continue
+            vector = shared_vector(parse.get(SHARED_EMBEDDING_KEY), MODEL_NAME, DIMENSION)
             turns.append(TurnSignal(text=text, score=float(frustration.get("score") or 0.0),
-                                    signals=tuple(frustration.get("signals") or ())))
+                                    signals=tuple(frustration.get("signals") or ()), vector=vector))
             counted.append(True)
     return turns
 

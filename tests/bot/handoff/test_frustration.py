@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from bot.handoff.frustration import FrustrationRules, FrustrationVerdict, TurnSignal, conversation_frustration, similarity
+from bot.handoff.frustration import (
+    FrustrationRules,
+    FrustrationVerdict,
+    TurnSignal,
+    conversation_frustration,
+    same_question,
+    similarity,
+)
 
 
 def turn(text: str, score: float, *signals: str) -> TurnSignal:
@@ -81,10 +89,76 @@ def test_falling_scores_break_the_rising_run() -> None:
 
 
 def test_repeating_the_same_question_counts_each_repetition() -> None:
-    turns = [turn("where is my order", 0.3), turn("Where is my order??", 0.35), turn("WHERE IS MY ORDER", 0.4)]
+    turns = [turn("where is my order", 0.3), turn("Where is my order??", 0.35)]
     verdict = conversation_frustration(turns, FrustrationRules(rising_weight=0.0))
-    assert "repeated the same question 3 times" in verdict.reasons
-    assert verdict.score == pytest.approx(level(0.3, 0.35, 0.4) + 2 * 0.15)
+    assert "repeated the same question 2 times" in verdict.reasons
+    assert verdict.score == pytest.approx(level(0.3, 0.35) + 0.15)
+    counted = conversation_frustration(turns, FrustrationRules(rising_weight=0.0, repetition_handoff=4))
+    assert counted.score == pytest.approx(level(0.3, 0.35) + 0.15)
+    more = turns + [turn("WHERE IS MY ORDER", 0.4)]
+    assert conversation_frustration(more, FrustrationRules(rising_weight=0.0, repetition_handoff=4)).score == pytest.approx(
+        level(0.3, 0.35, 0.4) + 2 * 0.15
+    )
+
+
+def test_the_third_time_the_same_question_is_frustration_however_calmly_asked() -> None:
+    turns = [turn("when will my refund arrive", 0.1), turn("when will my refund arrive??", 0.2),
+             turn("when will my refund arrive, please", 0.02)]
+    verdict = conversation_frustration(turns)
+    assert verdict.frustrated and verdict.reasons[0] == "repeated the same question 3 times"
+
+
+def _unit(*values: float) -> np.ndarray:
+    vector = np.array(values, dtype=np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def test_the_same_question_in_other_words_counts_when_the_nlu_passed_embeddings() -> None:
+    first = TurnSignal("when does the parcel get here", 0.1, vector=_unit(1, 0, 0))
+    reworded = TurnSignal("I asked a simple thing: the delivery date please", 0.1, vector=_unit(0.9, 0.3, 0))  # cos 0.95
+    other = TurnSignal("and can I add a gift note to it", 0.1, vector=_unit(0.3, 1, 0))  # cos 0.29
+    assert same_question(first, reworded, FrustrationRules())
+    assert not same_question(first, other, FrustrationRules())
+    assert not same_question(first, TurnSignal(reworded.text, 0.1), FrustrationRules())  # no vector: text only
+    assert "repeated the same question 2 times" in conversation_frustration([first, reworded]).reasons
+
+
+def test_questions_about_different_orders_are_different_questions() -> None:
+    one, two = turn("where is my order 104512", 0.1), turn("where is my order 104513", 0.1)
+    assert not same_question(one, two, FrustrationRules())
+    assert same_question(one, turn("where is my order 104512??", 0.1), FrustrationRules())
+
+
+# Rewordings of one question and different questions about the same thing, written for this test; the
+# default repetition_cosine sits between them with the real model.
+REWORDED = [
+    ("where is my order?", "I asked where my order is. where is it"),
+    ("when will my refund arrive?", "ok but when does the refund actually arrive"),
+    ("how do I reset my Pulse 700?", "that didn't help. how do I reset the Pulse 700 headphones"),
+    ("why hasn't my tracking updated", "the tracking still hasn't updated, why"),
+    ("can I return my earbuds?", "so can I send the earbuds back or not"),
+    ("my watch won't charge", "the watch still won't charge, what do I do"),
+    ("when will the parcel be delivered", "I'm asking a simple question: when is the parcel delivered. a date please"),
+]
+DIFFERENT = [
+    ("where is my order?", "can I change the delivery address?"),
+    ("when will my refund arrive?", "how do I start a return?"),
+    ("how do I reset my Pulse 700?", "how do I pair the Pulse 700 with my laptop?"),
+    ("my watch won't charge", "how long is the warranty on the watch?"),
+    ("can I return my earbuds?", "do you have the earbuds in white?"),
+    ("when will the parcel be delivered", "can someone else sign for the parcel"),
+    ("what is your returns policy", "how long do refunds take to my card"),
+]
+
+
+def test_the_default_cosine_separates_rewordings_from_different_questions_with_the_real_model() -> None:
+    from bot.embeddings import SentenceTransformerEmbedder
+
+    embedder, rules = SentenceTransformerEmbedder(), FrustrationRules(repetition_similarity=1.0)  # meaning only
+    for pairs, expected in ((REWORDED, True), (DIFFERENT, False)):
+        for a, b in pairs:
+            va, vb = embedder.embed([a, b])
+            assert same_question(TurnSignal(a, 0.1, vector=va), TurnSignal(b, 0.1, vector=vb), rules) is expected, (a, b)
 
 
 def test_short_answers_repeated_by_a_form_are_not_repetition() -> None:
