@@ -15,7 +15,8 @@ rules in `bot/handoff/frustration.py`:
 The model is trained only on the project's own written examples (`bot/nlu/frustration_examples/`) with
 the permissively licensed VADER lexicon (MIT) as features; the public datasets are only for measuring
 (`bot/bench/frustration.py`). C and the decision threshold are chosen by cross-validation on those same
-examples, so training needs nothing else. Weights are plain arrays (saved as npz, loaded without pickle).
+examples (C by out-of-fold log loss, the threshold by out-of-fold F1), so training needs nothing else.
+Weights are plain arrays (saved as npz, loaded without pickle).
 
 No Rasa import here: the Rasa component (`frustration_component.py`) and the benchmark both use this
 module. Nothing loads at import time; the VADER lexicon is read on first use, once per process.
@@ -44,7 +45,9 @@ FRUSTRATED_FILE = "frustrated.txt"
 NOT_FRUSTRATED_FILE = "not_frustrated.txt"
 
 SIGNALS = ("negative", "caps", "profanity", "repeat_ask", "sarcasm", "threat_legal")
-CUE_FEATURES = ("caps", "caps_ratio", "exclamations", "question_burst", "profanity", "repeat_ask", "sarcasm", "threat_legal")
+CUE_FEATURES = (
+    "caps", "caps_ratio", "exclamations", "question_burst", "profanity", "repeat_ask", "sarcasm", "threat_legal", "long_wait"
+)
 VADER_FEATURES = ("vader_neg", "vader_neu", "vader_pos", "vader_compound")
 FORMAT_VERSION = 1
 
@@ -90,7 +93,10 @@ _REPEAT_ASK = re.compile(
     r"is(?:n't| not)|does(?:n't| not)|do(?:n't| not)|won't|can't|cannot|did(?:n't| not))\b"
     r"|\balready (?:asked|told|said|explained|sent|gave|given|did|done|tried|contacted|emailed|called|reset|reported)\b"
     r"|\bas I (?:already )?(?:said|told you|explained|mentioned)\b"
-    r"|\bfor the last time\b|\bI repeat\b|\bkeep (?:asking|telling|saying|sending)\b|\bask(?:ed|ing)? (?:this|that) before\b",
+    r"|\bfor the last time\b|\bI repeat\b|\bkeep (?:asking|telling|saying|sending)\b|\bask(?:ed|ing)? (?:this|that) before\b"
+    r"|\b(?:second|third|fourth|fifth|2nd|3rd|4th|5th)\b(?: \w+){0,3} in a row\b"
+    r"|\b(?:two|three|four|five|\d+) (?:times|deliveries|orders|parcels|packages|replacements|units) in a row\b"
+    r"|\bover and over\b|\bagain and again\b|\btime after time\b|\byet another\b",
     re.IGNORECASE,
 )
 _AGAIN_SHOUTED = re.compile(r"\bAGAIN\b")
@@ -104,23 +110,66 @@ _THREAT_LEGAL = re.compile(
 )
 
 _PRAISE_OPENER = re.compile(
-    r"^\W*(?:oh,? |wow,? |well,? |yeah,? |just )?(?:great|wonderful|fantastic|brilliant|perfect|lovely|awesome|nice|"
-    r"terrific|fabulous|excellent|amazing|superb|marvell?ous|yay|cool|good job|great job|well done|congrat\w*|"
-    r"so glad|thanks so much|oh joy|oh good|oh great)\b",
+    r"^\W*(?:oh,? |wow,? |well,? |yeah,? |just |how |what an? )?(?:great|wonderful|fantastic|brilliant|perfect|"
+    r"lovely|awesome|nice|terrific|fabulous|excellent|amazing|superb|marvell?ous|yay|cool|good job|great job|well done|"
+    r"congrat\w*|so glad|thanks so much|oh joy|oh good|oh goody|oh great|oh look|stellar|outstanding|top[- ]notch|"
+    r"world[- ]class|exceptional|bravo|splendid|impressive|loving|gold star|good one|good to know|nice to see|"
+    r"great to (?:know|see)|such a treat|real quality)\b",
     re.IGNORECASE,
 )
 _SARCASM_PHRASE = re.compile(
-    r"\bthanks? (?:a lot |so much )?for nothing\b|\byeah,? right\b|\bthanks a bunch\b|\b(?:so|very|really) helpful\W+not\b"
+    r"\b(?:thanks?|thank you|thx|cheers)(?: you)? (?:a lot |so much |a million |a bunch |again |ever so much )?for nothing\b"
+    r"|\byeah,? right\b|\bthanks a bunch\b|\b(?:so|very|really) helpful\W+not\b"
     r"|\bnot\.\s*$|\bgotta love\b|\bjust love (?:how|when|that|spending|waiting)\b|\blove how\b"
-    r"|\bwhat a surprise\b|\bof course it'?s\b|\bjust what I needed\b|\bimpressive\b|\bthanks,? really appreciate it\b"
-    r"|\bas always\b",
+    r"|\bwhat a surprise\b|\bof course it'?s\b|\bimpressive\b|\bthanks,? really appreciate it\b"
+    r"|\bas always\b"
+    # mock thanks for a wrong ("thanks for losing my parcel", "thanks a million for the runaround")
+    r"|\b(?:thanks?|thank you|thx|cheers)(?: you)?(?: [A-Z]\w+)? (?:a lot |so much |a million |a bunch |again |ever so much )?for "
+    r"(?:losing|wasting|ruining|ignoring|misplacing|breaking|leaving me|making me wait|keeping me waiting|the runaround|"
+    r"not (?:telling|letting|answering|replying|responding|calling|getting back|informing|warning|notifying|showing up|"
+    r"turning up|fixing|helping))\b"
+    r"|\blove (?:that|this) for me\b|\blove (?:having to|being (?:told|put|ignored|kept|sent|charged|left|transferred|"
+    r"asked|passed))\b|\blove the part where\b"
+    r"|(?<!thanks )(?<!thank you )(?<!ever )\bso much for\b"
+    r"|\bsaid no ?(?:one|body|customer) ever\b|\b(?:10|ten)/10,? would(?:n't| not| never)\b"
+    r"|\bnothing says \w+(?: \w+)? like\b|\bwhat a time to be alive\b|\bat least (?:you're|you are|they're) consistent\b"
+    # scare quotes round a promise ("so the "fast" shipping was 10 days", "your "support"")
+    r"|[\"\u201c](?:fast|quick|express|next[- ]day|\d[- ]day|free|support|help|helpful|customer service|service|"
+    r"customer care|care|premium|priority|guaranteed|expert|experts|solution)[\"\u201d]"
+    r"|\s/s\s*$"
+    # a device called a paperweight; "oh great, another survey"; "great job, really"
+    r"|\b(?:paperweight|doorstop)\b"
+    r"|^\W*oh,? (?:great|wonderful|fantastic|perfect|lovely|brilliant|joy|goody|super|marvell?ous),? (?:a|an|another|more)\b"
+    r"|\b(?:great|good|nice|fine|brilliant|fantastic) (?:job|work|going|stuff),? really\b(?! (?:appreciate|helped|good|great))",
     re.IGNORECASE,
 )
+# A long wait or lateness stated as a fact ("waiting over four hours", "7 hours late", "on hold for 40 minutes");
+# a model feature only, not a signal: a calm "it's 2 days late, could you check?" matches too.
+_NUMBER = r"(?:\d+\+?|an?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|several|many|a few|a couple of)"
+_LONG_WAIT = re.compile(
+    r"\b(?:waiting|waited|on hold|in (?:the|a) queue|stuck|sitting)\b[^.?!]{0,25}?\b(?:for |since )?(?:over |more than |almost |"
+    r"nearly |at least |the (?:last|past) )?" + _NUMBER + r" (?:hours?|hrs?|days?|weeks?|months?|minutes|mins)\b"
+    r"|\b" + _NUMBER + r" (?:hours?|hrs?|days?|weeks?|months?|minutes|mins) (?:late|overdue|behind|delayed|later|on hold|"
+    r"and (?:still|counting|nothing|no)|without (?:a|any))\b"
+    r"|\b(?:waiting|waited)\b[^.?!]{0,25}?\bsince\b|\b(?:waiting|waited) all (?:day|week|morning)\b",
+    re.IGNORECASE,
+)
+
+# Thanks for a praised thing that went wrong ("thanks for your fantastic courier losing my parcel")
+_THANKS_FOR_PRAISED = re.compile(
+    r"\b(?:thanks?|thank you|thx)(?: you)? for (?:the|your|this|that|a|an) (?:\w+ )?(?:great|wonderful|fantastic|brilliant|lovely|"
+    r"awesome|amazing|excellent|superb|stellar|outstanding|marvell?ous|terrific|fabulous)\b",
+    re.IGNORECASE,
+)
+# "just what I needed" is sarcasm only around a problem or a "today": "that's exactly what I needed, thanks" is not
+_JUST_WHAT_I_NEEDED = re.compile(r"\b(?:just|exactly|precisely) what I (?:needed|wanted|was hoping for)\b", re.IGNORECASE)
+_TODAY = re.compile(r"\b(?:today|tonight|this (?:morning|week|weekend)|right now|on a (?:monday|friday))\b", re.IGNORECASE)
 # Problem words that turn a praise opener into sarcasm ("great, another delay"; "great, thanks!" is not)
 _PROBLEM = re.compile(
-    r"\b(?:delay\w*|late|lost|losing|broke\w*|crack\w*|crush\w*|damag\w*|wrong|again|still|never|nothing|nobody|no one|"
-    r"not|cancel\w*|charged|twice|hold|error|crash\w*|dead|died|missing|useless|worst|hasn't|haven't|isn't|doesn't|"
-    r"won't|don't|can't|logged me out|waste|weeks?|month|gone)\b",
+    r"\b(?:delay\w*|late|lost|losing|broke\w*|crack\w*|crush\w*|damag\w*|wrong|again|still|never|nothing(?! else)|nobody|"
+    r"no one|not|cancel\w*|charged|twice|hold|error|crash\w*|dead|died|missing|useless|worst|hasn't|haven't|isn't|"
+    r"doesn't|won't|don't|can't|logged me out|waste|weeks?|month|gone|another(?! (?:question|quick|thing|one)\b)|"
+    r"ignor\w*|vanish\w*|disappear\w*|silence|fail\w*|only took|start over|without (?:a|any) (?:word|reply|answer))\b",
     re.IGNORECASE,
 )
 
@@ -164,8 +213,18 @@ def sounds_sarcastic(text: str) -> bool:
     """Praise around a problem. Only the common surface forms: sarcasm without them is left to the model."""
     if _SARCASM_PHRASE.search(text):
         return True
+    praised = _THANKS_FOR_PRAISED.search(text)
+    if praised and _PROBLEM.search(text[praised.end() :]):
+        return True
+    needed = _JUST_WHAT_I_NEEDED.search(text)
+    if needed and (_PROBLEM.search(text) or _TODAY.search(text[needed.end() :])):
+        return True
     opener = _PRAISE_OPENER.search(text)
     return opener is not None and _PROBLEM.search(text[opener.end() :]) is not None
+
+
+def says_long_wait(text: str) -> bool:
+    return _LONG_WAIT.search(text) is not None
 
 
 def cue_vector(text: str) -> np.ndarray:
@@ -182,6 +241,7 @@ def cue_vector(text: str) -> np.ndarray:
             float(says_repeat_ask(text)),
             float(sounds_sarcastic(text)),
             float(says_threat_legal(text)),
+            float(says_long_wait(text)),
         ],
         dtype=np.float64,
     )
@@ -299,7 +359,9 @@ class CrossValidation:
     C: float
     threshold: float
     folds: int
-    f1_by_C: dict[str, float] = field(default_factory=dict)
+    f1_by_C: dict[str, float] = field(default_factory=dict)  # out-of-fold F1 at threshold 0.5, for reference
+    log_loss_by_C: dict[str, float] = field(default_factory=dict)  # out-of-fold log loss
+    log_loss_se_by_C: dict[str, float] = field(default_factory=dict)  # its standard error over the folds
     f1: float = 0.0  # out-of-fold F1 of the frustrated class at the chosen C and threshold
     precision: float = 0.0
     recall: float = 0.0
@@ -478,13 +540,29 @@ def stratified_folds(labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
     return assignment
 
 
+def log_loss(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Mean negative log-likelihood of `labels` under the probabilities `scores`."""
+    scores = np.clip(np.asarray(scores, dtype=np.float64), 1e-12, 1 - 1e-12)
+    labels = np.asarray(labels, dtype=np.float64)
+    return float(-np.mean(labels * np.log(scores) + (1 - labels) * np.log(1 - scores)))
+
+
 def cross_validate(features: np.ndarray, labels: np.ndarray, c_grid: Sequence[float], folds: int, seed: int) -> CrossValidation:
-    """C with the best out-of-fold F1 at threshold 0.5, then the out-of-fold F1-best threshold at that C."""
+    """C by the one-standard-error rule on out-of-fold log loss, then the out-of-fold F1-best threshold at it.
+
+    The smallest C (the strongest regularisation) whose log loss is within one standard error (over the
+    folds) of the lowest: the examples are few and written in one voice, and a model that fits them less
+    closely carries better to other people's wording. Log loss judges the probabilities at every threshold;
+    F1 at a fixed 0.5 (the earlier criterion, still reported) flipped between neighbouring C values on
+    differences of a few examples.
+    """
     if folds < 2 or min(np.bincount(labels)) < folds:
         raise ValueError(f"need at least {folds} examples of each label for {folds}-fold cross-validation")
     assignment = stratified_folds(labels, folds, seed)
     out_of_fold: dict[float, np.ndarray] = {}
     f1_by_c: dict[str, float] = {}
+    loss_by_c: dict[str, float] = {}
+    se_by_c: dict[str, float] = {}
     for C in c_grid:
         scores = np.zeros(len(labels))
         for fold in range(folds):
@@ -492,9 +570,23 @@ def cross_validate(features: np.ndarray, labels: np.ndarray, c_grid: Sequence[fl
             scores[test] = _predict(features[test], _fit(features[train], labels[train], C, seed))
         out_of_fold[C] = scores
         f1_by_c[repr(float(C))] = precision_recall_f1(labels, scores >= 0.5)[2]
-    best_c = max(c_grid, key=lambda C: (round(f1_by_c[repr(float(C))], 6), -C))  # ties: the stronger regularisation
+        loss_by_c[repr(float(C))] = log_loss(labels, scores)
+        fold_losses = [log_loss(labels[assignment == fold], scores[assignment == fold]) for fold in range(folds)]
+        se_by_c[repr(float(C))] = float(np.std(fold_losses, ddof=1) / np.sqrt(folds))
+    lowest = min(c_grid, key=lambda C: (round(loss_by_c[repr(float(C))], 6), C))
+    bound = loss_by_c[repr(float(lowest))] + se_by_c[repr(float(lowest))]
+    best_c = min(C for C in c_grid if loss_by_c[repr(float(C))] <= bound + 1e-12)
     threshold = best_f1_threshold(labels, out_of_fold[best_c], THRESHOLD_BAND)
     precision, recall, f1 = precision_recall_f1(labels, out_of_fold[best_c] >= threshold)
     return CrossValidation(
-        C=float(best_c), threshold=threshold, folds=folds, f1_by_C=f1_by_c, f1=f1, precision=precision, recall=recall, examples=len(labels)
+        C=float(best_c),
+        threshold=threshold,
+        folds=folds,
+        f1_by_C=f1_by_c,
+        log_loss_by_C=loss_by_c,
+        log_loss_se_by_C=se_by_c,
+        f1=f1,
+        precision=precision,
+        recall=recall,
+        examples=len(labels),
     )

@@ -23,11 +23,16 @@ from bot.nlu.frustration import (
     FrustrationScore,
     best_f1_threshold,
     caps_ratio,
+    cross_validate,
     cue_signals,
     examples_fingerprint,
     load_examples,
+    log_loss,
     precision_recall_f1,
     read_example_file,
+    says_long_wait,
+    says_repeat_ask,
+    sounds_sarcastic,
     stratified_folds,
 )
 from tests.bot.knowledge.conftest import FakeEmbedder
@@ -64,6 +69,74 @@ from tests.bot.knowledge.conftest import FakeEmbedder
 )
 def test_cue_signals(text: str, expected: set[str]) -> None:
     assert set(cue_signals(text)) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my refund is stuck somewhere, love that for me",
+        "thanks for losing my parcel",
+        "cheers for nothing",
+        "thanks for not telling me the order was cancelled",
+        "thanks for the wonderful courier who never turned up",
+        "so much for next day delivery",
+        'so the "fast" shipping took 10 days',
+        "a dead battery, just what I needed",
+        "exactly what I needed today, a laptop that won't boot",
+        "10/10 would not order again",
+        "nothing says premium like a cracked screen",
+        "very helpful, said no one ever",
+        "oh wonderful, another survey",
+        "oh great, a form to fill in",
+        "nice work, really. the box was empty",
+        "my $300 paperweight is back from repair, still dead",
+        "stellar service, three days and not a single reply",
+        "oh look, another delay",
+        "I love being put on hold",
+    ],
+)
+def test_sarcasm_in_its_general_forms(text: str) -> None:
+    assert sounds_sarcastic(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "great, thanks, that worked",
+        "perfect, thank you, that's exactly what I needed",
+        "just what I needed, thanks!",
+        "oh great, it's working now",
+        "oh brilliant, I didn't know you could do that",
+        "thanks so much for your help",
+        "thank you so much for sorting it",
+        "thanks for cancelling it so quickly",
+        "thanks for the great help, all sorted",
+        "great job, really appreciate it",
+        "great, another question: do you ship to Canada?",
+        "perfect, nothing else for now, thanks",
+        "the quality is not great",
+        "I love being able to track the parcel",
+    ],
+)
+def test_sincere_praise_is_not_sarcasm(text: str) -> None:
+    assert not sounds_sarcastic(text)
+
+
+def test_repeated_failure_in_a_row() -> None:
+    assert says_repeat_ask("third parcel in a row lost")
+    assert says_repeat_ask("three deliveries in a row were late")
+    assert says_repeat_ask("the buds dropped out over and over")
+    assert not says_repeat_ask("I wore them 3 days in a row, love them")
+
+
+def test_long_wait_is_a_feature_not_a_signal() -> None:
+    assert says_long_wait("I have been waiting for over four hours to talk to someone")
+    assert says_long_wait("7 hours late and still nothing")
+    assert says_long_wait("on hold for 40 minutes")
+    assert says_long_wait("still waiting on a callback since Tuesday")
+    assert not says_long_wait("it arrived in 2 days, thanks")
+    assert not says_long_wait("can you hold the parcel for 2 days?")
+    assert "long_wait" not in cue_signals("7 hours late and still nothing")
 
 
 def test_cue_signals_are_named_in_signals() -> None:
@@ -130,6 +203,22 @@ def test_precision_recall_f1() -> None:
     assert precision_recall_f1([0, 0], [0, 0]) == (0.0, 0.0, 0.0)
 
 
+def test_log_loss() -> None:
+    assert log_loss(np.array([1, 0]), np.array([0.5, 0.5])) == pytest.approx(np.log(2))
+    assert log_loss(np.array([1, 0]), np.array([0.9, 0.1])) < log_loss(np.array([1, 0]), np.array([0.6, 0.4]))
+    assert np.isfinite(log_loss(np.array([1]), np.array([0.0])))  # clipped, not infinite
+
+
+def test_cross_validation_prefers_the_stronger_regularisation_within_one_standard_error() -> None:
+    rng = np.random.default_rng(0)
+    labels = np.array([1] * 60 + [0] * 60)
+    features = np.hstack([labels[:, None] + rng.normal(0, 1.0, (120, 1)), rng.normal(0, 1, (120, 30))])
+    cv = cross_validate(features, labels, (0.01, 0.1, 1.0, 100.0), 5, seed=3)
+    lowest = min(cv.log_loss_by_C, key=cv.log_loss_by_C.get)
+    assert cv.log_loss_by_C[repr(cv.C)] <= cv.log_loss_by_C[lowest] + cv.log_loss_se_by_C[lowest] + 1e-12
+    assert cv.C <= float(lowest) and all(se > 0 for se in cv.log_loss_se_by_C.values())
+
+
 def test_best_f1_threshold_stays_in_the_band() -> None:
     labels = np.array([1, 1, 1, 0, 0])
     scores = np.array([0.9, 0.8, 0.35, 0.3, 0.1])
@@ -162,7 +251,11 @@ def test_training_chooses_c_and_threshold_by_cross_validation(trained: tuple[Fru
     cv = model.cross_validation
     assert cv is not None and cv.C in (0.03, 0.3) and cv.folds == 3
     assert THRESHOLD_BAND[0] <= model.threshold <= THRESHOLD_BAND[1]
-    assert cv.examples == len(load_examples()) and set(cv.f1_by_C) == {"0.03", "0.3"}
+    assert cv.examples == len(load_examples()) and set(cv.f1_by_C) == set(cv.log_loss_by_C) == {"0.03", "0.3"}
+    # one-standard-error rule: the smallest C whose out-of-fold log loss is within one SE of the lowest
+    lowest = min((0.03, 0.3), key=lambda C: cv.log_loss_by_C[repr(C)])
+    bound = cv.log_loss_by_C[repr(lowest)] + cv.log_loss_se_by_C[repr(lowest)]
+    assert cv.C == min(C for C in (0.03, 0.3) if cv.log_loss_by_C[repr(C)] <= bound + 1e-12)
     assert model.embedding_dim == 384 and model.embedding_name == "fake-sha256"
 
 
