@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from bot.bench.kb import Parts, confidence_features, recall_at_1, variant_results
+from bot.bench.kb import Parts, ceiling, confidence_features, recall_at_1, variant_results
 
 
 def parts(expected, title, chunk, passage, lexical=None) -> Parts:
@@ -71,3 +71,18 @@ def test_variant_results_runs_end_to_end(monkeypatch: pytest.MonkeyPatch) -> Non
     assert len(result["ranking"]) == 4 and len(result["confidence"]) == 3
     assert result["ranking"][0]["settings_tried"] == 1
     assert set(result["demo_confidence"]) == {"shipped rule", "+ passage and title"}
+    assert set(result["ceiling"]) == {"score + lead, best margin weight", "logistic-regression probe"}
+
+
+def test_ceiling_is_the_best_threshold_chosen_on_the_scored_queries() -> None:
+    # confidence, right, answerable: 8 answerable (6 right), 2 unanswerable
+    confidence = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.35, 0.3, 0.2, 0.1])
+    right = np.array([1, 1, 0, 1, 1, 1, 0, 1, 0, 0], bool)
+    answerable = np.array([1, 1, 1, 1, 1, 1, 0, 1, 0, 1], bool)
+    c = ceiling(confidence, right, answerable, coverage=0.75, precision=0.8)
+    # the 6 best answer 6 of 8 answerable (0.75) with 5 of 6 right; answering more only adds wrong answers
+    # or the unanswerable one until the 8 best (7 of 8 answered, 6 of 8 right)
+    assert c["precision_at_coverage"] == pytest.approx(5 / 6)
+    # >= 0.8 precision: the 5 best (4 of 5) or the 6 best (5 of 6), which answer 6 of 8
+    assert c["answered_at_precision"] == pytest.approx(6 / 8)
+    assert math.isnan(ceiling(np.zeros(3), np.zeros(3, bool), np.zeros(3, bool))["precision_at_coverage"])
