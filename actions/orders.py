@@ -116,7 +116,10 @@ class ValidateOrderForm(FormValidationAction):
         elif flow == "address" and can_change_address(order):
             slots.append("new_address")
         elif flow == "return" and get_services().orders.return_decision(order).allowed:
-            slots.extend(["return_item", "return_kind", "return_reason"])
+            slots.append("return_item")
+            limit = get_services().handoff.rules.damaged_item_value
+            if not returns.damage_claim_for_people(order, tracker.get_slot("return_item"), tracker.get_slot("return_reason"), limit):
+                slots.extend(["return_kind", "return_reason"])
         return slots
 
     @staticmethod

@@ -32,6 +32,13 @@ def prefill(order: Order) -> Dict[Text, Any]:
     return {"return_item": order.items[0].sku} if len(order.items) == 1 else {}
 
 
+def damage_claim_for_people(order: Order, sku: Optional[str], reason: Optional[str], limit: float) -> bool:
+    """Whether this return is a damaged-item claim on an item worth more than `limit` dollars
+    (handoff.yml `damaged_item_value`): a person handles those, so refund or exchange is theirs to settle."""
+    item = order.item(sku or "")
+    return bool(item and reason == "damaged or faulty" and item.unit_price_cents * item.quantity > limit * 100)
+
+
 def validate_item(value: Any, order: Optional[Order], dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
     """Accept a SKU or (part of) a product name from the verified order."""
     if order is None:
@@ -98,17 +105,18 @@ class ActionStartReturn(OrderTaskAction):
             return
         sku, kind, reason = (tracker.get_slot(s) for s in ("return_item", "return_kind", "return_reason"))
         item = order.item(sku or "")
-        if not (item and kind and reason):
-            dispatcher.utter_message(text="Let's try that again. Which order would you like to return?")
-            return
-        value_cents = item.unit_price_cents * item.quantity
         limit = services.handoff.rules.damaged_item_value
-        if reason == "damaged or faulty" and value_cents > limit * 100:
-            # costly damage claims are checked by a person (handoff.yml damaged_item_value)
+        if item and damage_claim_for_people(order, sku, reason, limit):
+            # costly damage claims are checked by a person (handoff.yml damaged_item_value); the form did not
+            # ask refund or exchange: the person settles that with the customer
+            value_cents = item.unit_price_cents * item.quantity
             dispatcher.utter_message(text=f"I'm sorry it arrived like that. For a damaged {item.product} I'd like a person from "
                                           "our team to sort this out with you, so it's done right the first time.")
             return hand_off(POLICY_TOPIC, f"damaged-item claim on the {item.product} ({money(value_cents)}), "
                                           f"order {order.number}: over {money(int(limit * 100))}")
+        if not (item and kind and reason):
+            dispatcher.utter_message(text="Let's try that again. Which order would you like to return?")
+            return
         try:
             authorisation = orders.start_return(order, item.sku, kind, reason)
         except ActionNotAllowed as refused:

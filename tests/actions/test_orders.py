@@ -141,6 +141,14 @@ def test_form_asks_only_what_the_task_needs(services, flow, number, email, expec
     assert required(order_flow=flow, order_number=number, email=email, verified_order=number) == expected
 
 
+def test_a_costly_damage_claim_is_not_asked_refund_or_exchange(services):
+    # the Brightbook Air 14 of order 104090 costs more than handoff.yml's damaged_item_value: a person settles it
+    verified = dict(order_flow="return", order_number="104090", email="wei.chen@example.com", verified_order="104090",
+                    return_item="BW-BBA14")
+    assert required(**verified, return_reason="damaged or faulty") == ["order_number", "email", "return_item"]
+    assert required(**verified, return_reason="changed my mind")[-2:] == ["return_kind", "return_reason"]
+
+
 def test_form_gives_up_after_three_failures(services):
     assert required(order_flow="status", verification_failures=3) == []
 

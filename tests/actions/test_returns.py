@@ -77,3 +77,7 @@ def test_costly_damage_claim_goes_to_a_person(services, directory):
     assert slots(events)["handoff_reason"] == "policy_topic" and "$179.99" in slots(events)["handoff_detail"]
     assert events[-1]["name"] == "action_handoff"
     assert directory.returns_for_order("103877") == []
+    # the form skipped "refund or exchange?" for such a claim: the handoff does not wait for it
+    events, _ = run(ActionStartReturn(), make_tracker(slots={
+        **JANE_103877, "return_item": "BW-WBP", "return_reason": "damaged or faulty"}))
+    assert slots(events)["handoff_reason"] == "policy_topic"
