@@ -28,6 +28,11 @@ PathLike = Union[str, Path]
 MAX_ARTICLE_BYTES = 1024 * 1024
 STATUSES = ("published", "draft")
 REQUIRED_FIELDS = ("id", "title", "category", "tags", "status", "updated", "url")
+# `questions`: how customers ask for what the article answers, in their own words (a lead adds the
+# wording of questions the assistant missed). Each is embedded on its own, beside the title.
+OPTIONAL_FIELDS = ("questions",)
+MAX_QUESTIONS = 30
+MAX_QUESTION_CHARS = 300
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 FRONT_MATTER_DELIMITER = "---"
 
@@ -70,6 +75,7 @@ class Article:
     content_hash: str
     # line of the file on which the body starts, so problems found in the body can name a line
     body_line: int = 1
+    questions: Tuple[str, ...] = ()
 
     @property
     def published(self) -> bool:
@@ -169,7 +175,7 @@ def front_matter_problems(meta: Mapping[str, Any], path: PathLike, lines: Mappin
         if key not in meta or meta[key] is None or meta[key] == "":
             problems.append(Problem(file, lines.get(key, 2), f"front matter: required field '{key}' is missing"))
     for key in meta:
-        if key not in REQUIRED_FIELDS:
+        if key not in REQUIRED_FIELDS and key not in OPTIONAL_FIELDS:
             add(key, f"front matter: unknown field '{key}' (ignored)", WARNING)
 
     article_id = meta.get("id")
@@ -194,6 +200,14 @@ def front_matter_problems(meta: Mapping[str, Any], path: PathLike, lines: Mappin
         add("status", f"front matter: status {status!r} must be one of {', '.join(STATUSES)}")
     if meta.get("updated") is not None and _as_date(meta["updated"]) is None:
         add("updated", f"front matter: updated {meta['updated']!r} is not a date like 2026-08-18")
+    questions = meta.get("questions")
+    if questions is not None and not (
+        isinstance(questions, list)
+        and len(questions) <= MAX_QUESTIONS
+        and all(isinstance(q, str) and q.strip() and len(q) <= MAX_QUESTION_CHARS for q in questions)
+    ):
+        add("questions", f"front matter: questions must be a list of at most {MAX_QUESTIONS} questions, each text of at most "
+                         f"{MAX_QUESTION_CHARS} characters")
     url = meta.get("url")
     if url is not None and not (isinstance(url, str) and re.match(r"^https?://\S+$", url)):
         add("url", f"front matter: url {url!r} must be an http(s) address")
@@ -246,8 +260,15 @@ def parse_article_text(text: str, path: PathLike, text_hash: Optional[str] = Non
         path=str(path),
         content_hash=text_hash or content_hash(text),
         body_line=body_line,
+        questions=clean_questions(meta.get("questions")),
     )
     return article, [p for p in problems if p.severity != ERROR]
+
+
+def clean_questions(questions: Any) -> Tuple[str, ...]:
+    """The front matter's questions, whitespace tidied, duplicates dropped (order kept)."""
+    tidy = (" ".join(str(q).split()) for q in questions or ())
+    return tuple(dict.fromkeys(q for q in tidy if q))
 
 
 def parse_article(path: PathLike) -> Article:
@@ -285,7 +306,7 @@ class ParseCache:
     then parses one file instead of 10,000 (4-5 s). Files with errors are never cached.
     """
 
-    VERSION = 1
+    VERSION = 2
 
     def __init__(self, path: PathLike) -> None:
         self.path = Path(path)
@@ -323,6 +344,7 @@ class ParseCache:
                     path=str(path),
                     content_hash=text_hash,
                     body_line=body_line,
+                    questions=tuple(entry["questions"]),
                 )
                 warnings = [Problem(str(path), line, message, severity) for line, message, severity in entry["warnings"]]
                 self._used[key] = entry
@@ -338,6 +360,7 @@ class ParseCache:
             "status": article.status,
             "updated": article.updated.isoformat(),
             "url": article.url,
+            "questions": list(article.questions),
             "warnings": [[w.line, w.message, w.severity] for w in warnings],
         }
         return article, warnings

@@ -1,5 +1,6 @@
 """Checks of the article folder, for authors and CI: everything the loader rejects plus the
-cross-article problems it cannot see (broken links, empty sections).
+cross-article problems it cannot see (broken links, empty sections, an example question listed
+under two articles).
 
 Errors fail `lint` (exit 1); warnings are printed but do not, because they do not stop an
 article from being served (e.g. a link to a draft works once the draft is published).
@@ -58,13 +59,28 @@ def empty_sections(article: Article) -> List[Problem]:
     return problems
 
 
+def shared_questions(articles: List[Article]) -> List[Problem]:
+    """An example question listed under two published articles pulls both towards it: say which one answers it."""
+    first: Dict[str, Article] = {}
+    problems = []
+    for article in articles:
+        if not article.published:
+            continue
+        for question in article.questions:
+            key = " ".join(question.lower().split())
+            other = first.setdefault(key, article)
+            if other is not article:
+                problems.append(Problem(article.path, None, f"question '{question}' is also listed in {other.path}", WARNING))
+    return problems
+
+
 def lint_articles(articles: List[Article]) -> List[Problem]:
     by_path = {Path(article.path).resolve(): article for article in articles}
     problems: List[Problem] = []
     for article in articles:
         problems.extend(broken_links(article, by_path))
         problems.extend(empty_sections(article))
-    return problems
+    return problems + shared_questions(articles)
 
 
 def lint_folder(folder: PathLike) -> List[Problem]:

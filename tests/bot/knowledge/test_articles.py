@@ -182,6 +182,7 @@ def test_parse_cache_gives_the_same_articles_and_parses_only_what_changed(
     from bot.knowledge import articles as articles_module
 
     write_article(articles_dir, "with-extra", extra="owner: support\n")  # a warning travels through the cache
+    write_article(articles_dir, "with-questions", extra='questions: ["where is my stuff"]\n')  # and so do questions
     (articles_dir / "broken.md").write_text("no front matter\n")  # errors are never cached
     cache = tmp_path / "cache.json"
     plain = load_articles(articles_dir)
@@ -204,3 +205,13 @@ def test_parse_cache_gives_the_same_articles_and_parses_only_what_changed(
     cache.write_text("{not json")  # a damaged cache is ignored, and replaced
     assert load_articles(articles_dir, parse_cache=cache) == edited
     assert load_articles(articles_dir, parse_cache=cache) == edited
+
+
+@pytest.mark.parametrize(
+    "questions",
+    ['"just one question"', "[1, 2]", '["ok", ""]', "[" + ", ".join(['"q"'] * 31) + "]", '["' + "x" * 301 + '"]'],
+)
+def test_questions_must_be_a_short_list_of_text(tmp_path: Path, questions: str) -> None:
+    path = write_article(tmp_path, "bad-questions", extra=f"questions: {questions}\n")
+    with pytest.raises(ArticleError, match="questions must be a list"):
+        parse_article(path)

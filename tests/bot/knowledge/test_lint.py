@@ -90,3 +90,13 @@ def test_the_shipped_articles_lint_without_errors() -> None:
     folder = Path(__file__).resolve().parents[3] / "knowledge_base" / "articles"
     problems = lint_folder(folder)
     assert not has_errors(problems), "\n".join(map(str, problems))
+
+
+def test_a_question_listed_under_two_articles_is_a_warning(tmp_path: Path) -> None:
+    write_article(tmp_path, "start-a-return", extra='questions: ["How do I send it back?"]\n')
+    write_article(tmp_path, "returns-policy", extra='questions: ["how do i  send it back?", "how long do I have"]\n')
+    write_article(tmp_path, "old-returns", status="draft", extra='questions: ["how long do I have"]\n')  # drafts are not served
+    problems = lint_folder(tmp_path)
+    assert not has_errors(problems)
+    (shared,) = [p for p in problems if "also listed" in p.message]
+    assert shared.file.endswith("start-a-return.md") and "returns-policy.md" in shared.message

@@ -175,3 +175,22 @@ def test_shipped_defaults_are_sane() -> None:
     config = SearchConfig()
     assert 0 < config.clarify_threshold < 1 < config.answer_threshold / config.clarify_threshold
     assert 0 <= config.lexical_weight <= 1
+
+
+def test_an_example_question_lifts_its_article_and_is_never_shown(tmp_path: Path, embedder: FakeEmbedder) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    write_article(folder, "start-a-return", title="Start a return", body="Open your order and choose Return.",
+                  extra='questions: ["how do i send my headphones back", "  want to return   stuff "]\n')
+    write_article(folder, "reset-headphones", title="Reset your headphones", body="Hold the power button for 10 s.")
+    articles, problems = load_articles(folder)
+    assert not problems
+    returns = next(a for a in articles if a.id == "start-a-return")
+    assert returns.questions == ("how do i send my headphones back", "want to return stuff")
+    report = build_index(articles, embedder, tmp_path / "index")
+    assert "how do i send my headphones back" in embedder.texts  # embedded on its own, without the title
+    retriever = HybridRetriever(load_snapshot(tmp_path / "index", embedder))
+    (hit,) = retriever.rank("how do i send my headphones back", embedder.vector("how do i send my headphones back"), k=1)
+    assert hit.article_id == "start-a-return" and hit.dense == pytest.approx(1.0, abs=1e-5)
+    assert hit.passage.text == "Open your order and choose Return."  # the article's passage, not the question
+    assert report.chunks == 4  # one chunk per article body, two questions
