@@ -64,17 +64,20 @@ def answer_with(hit: SearchHit, alternatives: List[str], question: str, dispatch
             SlotSet("kb_alternatives", alternatives)]
 
 
-def no_answer(tracker: Tracker, question: str, dispatcher: CollectingDispatcher) -> List[EventType]:
+def no_answer(tracker: Tracker, question: str, dispatcher: CollectingDispatcher, counted: bool = False) -> List[EventType]:
+    """Says so (or starts the two-stage fallback) and counts the miss; `counted`: the miss was counted
+    already (an offer of articles the customer turned down with "None of these")."""
     record(tracker, UNANSWERED, question)
-    misses = (tracker.get_slot("kb_misses") or 0) + 1
+    misses = (tracker.get_slot("kb_misses") or 0) + (0 if counted else 1)
     if misses >= get_services().handoff.rules.kb_misses_in_a_row:
-        return [SlotSet("kb_misses", 0), SlotSet("kb_article", None),
+        return [SlotSet("kb_misses", 0), SlotSet("kb_article", None), SlotSet("kb_offer_open", False),
                 *hand_off(KB_NO_ANSWER, f"the help centre had no good answer {int(misses)} times in a row")]
     if tracker.latest_message.get("intent", {}).get("name") == "nlu_fallback":
         # not understood and not in the help centre: ask them to rephrase (two-stage fallback)
-        return [SlotSet("kb_misses", misses), SlotSet("kb_article", None), FollowupAction("action_two_stage_fallback")]
+        return [SlotSet("kb_misses", misses), SlotSet("kb_article", None), SlotSet("kb_offer_open", False),
+                FollowupAction("action_two_stage_fallback")]
     dispatcher.utter_message(text=NO_ANSWER, buttons=PERSON_BUTTON)
-    return [SlotSet("kb_misses", misses), SlotSet("kb_article", None)]
+    return [SlotSet("kb_misses", misses), SlotSet("kb_article", None), SlotSet("kb_offer_open", False)]
 
 
 class ActionAnswerQuestion(Action):
@@ -99,16 +102,27 @@ class ActionAnswerQuestion(Action):
             hit = decision.hits[0]
             # the next best articles, offered one by one if the customer says it did not help
             runners_up = [h.article_id for h in kb.search(question, k=3, vector=vector) if h.article_id != hit.article_id]
-            return [*answer_with(hit, runners_up, question, dispatcher, tracker), SlotSet("kb_misses", 0)]
+            return [*answer_with(hit, runners_up, question, dispatcher, tracker), SlotSet("kb_misses", 0),
+                    SlotSet("kb_offer_open", False)]
         if decision.action == CLARIFY:
             record(tracker, CLARIFIED, question, decision.hits[0])
+            # An offer of articles is not an answer: it counts as a miss unless the customer picks one
+            # (action_show_article takes it back), so two unsure turns in a row bring a person whether the
+            # customer clicks "None of these", ignores the offer or gets "no answer".
+            misses = (tracker.get_slot("kb_misses") or 0) + 1
+            if misses >= get_services().handoff.rules.kb_misses_in_a_row:
+                dispatcher.utter_message(text="I'm still not finding a clear answer in our help centre.")
+                return [SlotSet("kb_question", question), SlotSet("kb_misses", 0), SlotSet("kb_article", None),
+                        SlotSet("kb_offer_open", False),
+                        *hand_off(KB_NO_ANSWER, f"the help centre had no clear answer {int(misses)} times in a row")]
             dispatcher.utter_message(
                 text="I found a few articles that might help. Which one is closest?",
                 buttons=[{"title": h.title, "payload": f'/inform{{"kb_article": "{h.article_id}"}}'}
                          for h in decision.hits]
                 + [{"title": "None of these", "payload": "/answer_not_helpful"}],
             )
-            return [SlotSet("kb_question", question), SlotSet("kb_article", None), SlotSet("kb_alternatives", [])]
+            return [SlotSet("kb_question", question), SlotSet("kb_article", None), SlotSet("kb_alternatives", []),
+                    SlotSet("kb_misses", misses), SlotSet("kb_offer_open", True)]
         return no_answer(tracker, question, dispatcher)
 
 
@@ -135,7 +149,10 @@ class ActionShowArticle(Action):
             return [SlotSet("kb_article", None)]
         if not hits:
             return no_answer(tracker, question, dispatcher)
-        return answer_with(hits[0], offered, question, dispatcher, tracker)
+        events = answer_with(hits[0], offered, question, dispatcher, tracker)
+        if tracker.get_slot("kb_offer_open"):  # picked from the offer: the offer helped, it was not a miss
+            events += [SlotSet("kb_offer_open", False), SlotSet("kb_misses", max(0, (tracker.get_slot("kb_misses") or 0) - 1))]
+        return events
 
 
 class ActionRateAnswer(Action):
@@ -154,7 +171,9 @@ class ActionRateAnswer(Action):
             if helpful:  # a late "yes, thanks" for an answer already rated: nothing was missed
                 dispatcher.utter_message(text="Glad I could help! Anything else I can do for you?")
                 return []
-            return [SlotSet("kb_alternatives", []), *no_answer(tracker, question, dispatcher)]
+            # "None of these" on an offer: the offer was counted as a miss when it was made
+            return [SlotSet("kb_alternatives", []),
+                    *no_answer(tracker, question, dispatcher, counted=bool(tracker.get_slot("kb_offer_open")))]
         record(tracker, RATED, question, helpful=helpful, article_id=article_id)
         if helpful:
             dispatcher.utter_message(text="Great, glad that helped! Anything else I can do for you?")

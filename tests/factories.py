@@ -9,7 +9,7 @@ DOMAIN_SLOTS = (
     "customer_id", "customer_verified", "customer_first_name", "order_flow", "form_flow", "order_number",
     "email", "verified_order", "verification_failures", "confirm_cancel", "new_address", "return_item",
     "return_kind", "return_reason", "requested_slot", "session_started_metadata",
-    "kb_article", "kb_question", "kb_alternatives", "kb_misses",
+    "kb_article", "kb_question", "kb_alternatives", "kb_misses", "kb_offer_open",
     "handoff_reason", "handoff_detail", "offline_reason", "offline_email", "offline_description", "csat_pending",
 )
 

@@ -167,6 +167,30 @@ def test_none_of_these_offers_the_team(services, kb):
     assert services.insights.unanswered() == [("headphones problem", 1)]
 
 
+def test_an_offer_of_articles_counts_as_a_miss_until_one_is_picked(services, kb):
+    kb.decision = decision(CLARIFY, RANKING[:2])
+    events, _ = run(ActionAnswerQuestion(), make_tracker(text="headphones problem", intent="ask_question"))
+    assert slots(events)["kb_misses"] == 1 and slots(events)["kb_offer_open"] is True
+    # picked: the offer helped, the miss is taken back
+    events, _ = run(ActionShowArticle(), make_tracker(intent="inform", slots={
+        "kb_article": "pair-headphones", "kb_question": "headphones problem", "kb_misses": 1, "kb_offer_open": True}))
+    assert slots(events)["kb_misses"] == 0 and slots(events)["kb_offer_open"] is False
+    # "None of these": the offer was the miss, it is not counted twice
+    events, dispatcher = run(ActionRateAnswer(), make_tracker(intent="answer_not_helpful", slots={
+        "kb_question": "headphones problem", "kb_misses": 1, "kb_offer_open": True}))
+    assert "don't have a good answer" in texts(dispatcher)
+    assert slots(events)["kb_misses"] == 1 and slots(events)["kb_offer_open"] is False
+
+
+def test_a_second_unsure_turn_in_a_row_hands_off(services, kb):
+    # the customer ignored the first offer and asked something else the help centre is unsure about
+    kb.decision = decision(CLARIFY, RANKING[:2])
+    events, dispatcher = run(ActionAnswerQuestion(), make_tracker(text="a student discount?", intent="ask_question",
+                                                                  slots={"kb_misses": 1, "kb_offer_open": True}))
+    assert "still not finding a clear answer" in texts(dispatcher) and not dispatcher.messages[0].get("buttons")
+    assert slots(events)["handoff_reason"] == "kb_no_answer" and events[-1]["name"] == "action_handoff"
+
+
 def test_a_late_thanks_is_not_a_miss(services, kb):
     events, dispatcher = run(ActionRateAnswer(), make_tracker(intent="answer_helped", slots={"kb_question": "reset pulse"}))
     assert "Glad I could help" in texts(dispatcher) and events == []
