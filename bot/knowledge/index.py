@@ -50,7 +50,7 @@ from bot.embeddings import Embedder
 from bot.knowledge.articles import Article, PathLike, Problem
 from bot.knowledge.errors import IndexCorrupt, IndexMismatch, IndexNotFound
 from bot.knowledge.lexical import LEXICAL_VERSION, TermCounts, Tokenizer, body_document, lexical_document
-from bot.knowledge.passages import SPLIT_VERSION, Chunk, Passage, SplitConfig, passage_id, split_article, split_passage
+from bot.knowledge.passages import SPLIT_VERSION, Chunk, Passage, SplitConfig, questions_passage, split_article, split_passage
 from bot.knowledge.segment import (
     HNSW,
     ID_BYTES,
@@ -511,22 +511,14 @@ class PreparedArticle:
     chunks: Tuple[Tuple[Chunk, int], ...]  # (chunk, passage number within the article)
 
 
-def question_chunks(article: Article, passage: Passage) -> List[Chunk]:
-    """The article's example questions as chunks of its first passage, each embedded on its own (no title
-    prefix: a customer's wording is compared with a customer's wording). They lift the article when a question
-    is asked the way customers ask it, and, being chunks, are never shown: the passage is."""
-    return [Chunk(passage_id(article.id, f"question\0{question}"), passage.passage_id, question) for question in article.questions]
-
-
 def prepare_article(article: Article, split: SplitConfig) -> PreparedArticle:
-    passages = tuple(split_article(article, split))
-    # a passage's chunks stay together (the index looks chunks up by passage with a binary search)
-    chunks = tuple(
-        (chunk, number)
-        for number, passage in enumerate(passages)
-        for chunk in split_passage(passage, split) + (question_chunks(article, passage) if number == 0 else [])
-    )
-    return PreparedArticle(article, passages, chunks)
+    passages = list(split_article(article, split))
+    chunks = [(chunk, number) for number, passage in enumerate(passages) for chunk in split_passage(passage, split)]
+    if article.questions:  # last, so that the article's passages and their chunks stay in order
+        passage, question_chunks = questions_passage(article.id, article.title, article.questions, len(passages))
+        chunks += [(chunk, len(passages)) for chunk in question_chunks]
+        passages.append(passage)
+    return PreparedArticle(article, tuple(passages), tuple(chunks))
 
 
 def _segment_rows(prepared: Sequence[PreparedArticle], vectors: Mapping[str, np.ndarray], dimension: int) -> SegmentData:

@@ -64,6 +64,21 @@ class Passage:
     embed_text: str
 
 
+# The section of the passage that holds an article's example questions (front matter `questions`). It is
+# searched like any passage, one chunk per question, and never shown: a heading cannot start with NUL.
+QUESTIONS_SECTION = "\0questions"
+
+
+def questions_passage(article_id: str, title: str, questions: Sequence[str], position: int) -> Tuple[Passage, List[Chunk]]:
+    """The article's example questions as a passage (for the lexical signal: the customer's own words) with
+    one chunk per question, embedded on its own (no title prefix: a customer's wording against a customer's)."""
+    text = "\n".join(questions)
+    passage = Passage(passage_id(article_id, f"{QUESTIONS_SECTION}\0{text}"), article_id, title, QUESTIONS_SECTION,
+                      text, position, text)
+    chunks = [Chunk(passage_id(article_id, f"{QUESTIONS_SECTION}\0{q}"), passage.passage_id, q) for q in questions]
+    return passage, chunks
+
+
 def passage_id(article_id: str, embed_text: str) -> str:
     """Content hash: the same article id and embedded text give the same id on every build,
     which is what lets a rebuild reuse the cached embedding. The position is deliberately not

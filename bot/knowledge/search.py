@@ -35,7 +35,7 @@ import numpy as np
 
 from bot.knowledge.index import Snapshot
 from bot.knowledge.lexical import BM25, Tokenizer, lexical_document  # noqa: F401 - Tokenizer and lexical_document re-exported
-from bot.knowledge.passages import Passage
+from bot.knowledge.passages import QUESTIONS_SECTION, Passage
 from bot.knowledge.segment import HNSW, blas_threads
 
 _pool: Optional[ThreadPoolExecutor] = None
@@ -234,6 +234,9 @@ class HybridRetriever:
         self._chunk_start = np.searchsorted(snapshot.chunk_passage, np.arange(len(snapshot.passages) + 1))
         # Articles that can be offered: live, with at least one passage to show.
         self._servable = snapshot.article_alive & (np.diff(self._passage_start) > 0)
+        # An article's example questions count for finding it, but the customer is shown one of its passages.
+        self._shown = np.fromiter((p.section != QUESTIONS_SECTION for p in snapshot.passages), dtype=bool,
+                                  count=len(snapshot.passages))
         self._overlap = any(segment.dense == HNSW for segment in segments)
         for segment in segments:  # read the dense indexes now rather than on the first question
             segment.dense_index()
@@ -355,7 +358,11 @@ class HybridRetriever:
         for index in np.argsort(-fused, kind="stable")[:k]:
             article_id = scores.article_ids[index]
             rows, cosine, lexical = scores.passage_parts(int(index))
-            passage = self.snapshot.passages[int(rows[int(np.argmax(cosine + self.config.passage_lexical_weight * lexical))])]
+            value = cosine + self.config.passage_lexical_weight * lexical
+            shown = self._shown[rows]
+            if shown.any():
+                value = np.where(shown, value, -np.inf)
+            passage = self.snapshot.passages[int(rows[int(np.argmax(value))])]
             article = self.snapshot.articles.get(article_id)
             hits.append(
                 SearchHit(

@@ -19,8 +19,9 @@ def test_known_questions_are_answered_from_the_right_article(servers, question, 
 
 
 @pytest.mark.parametrize("question, article", [
-    ("how long do refunds take to show up on my card", "refund-timelines"),
-    ("my camera says error E31, what does that mean", "sentry-cam-2k-offline"),
+    # short and vague: the help centre is unsure which article is meant, and the right one is among those offered
+    ("money back", "refund-timelines"),
+    ("my camera is offline", "sentry-cam-2k-offline"),
 ])
 def test_grey_zone_questions_offer_the_right_article_to_pick(servers, question, article):
     customer = new_sender()

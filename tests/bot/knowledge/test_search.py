@@ -193,4 +193,4 @@ def test_an_example_question_lifts_its_article_and_is_never_shown(tmp_path: Path
     (hit,) = retriever.rank("how do i send my headphones back", embedder.vector("how do i send my headphones back"), k=1)
     assert hit.article_id == "start-a-return" and hit.dense == pytest.approx(1.0, abs=1e-5)
     assert hit.passage.text == "Open your order and choose Return."  # the article's passage, not the question
-    assert report.chunks == 4  # one chunk per article body, two questions
+    assert report.chunks == 4 and report.passages == 3  # a chunk per article body, one per question; their passage
