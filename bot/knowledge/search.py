@@ -69,12 +69,12 @@ class SearchConfig:
     lexical_weight: float = 0.1
     # answer when confidence = score + margin_weight * (score - runner-up's score) reaches
     # answer_threshold and the lead is at least min_margin
-    answer_threshold: float = 0.85
-    margin_weight: float = 0.5
+    answer_threshold: float = 0.91
+    margin_weight: float = 1.0
     min_margin: float = 0.0
     # not answered and the top score below this: no answer; at or above: offer the top
     # articles to choose from
-    clarify_threshold: float = 0.59
+    clarify_threshold: float = 0.545
     max_options: int = 3
     # Weight of the passage's own BM25 when choosing which passage of an article to show. Not
     # tuned (no passage-level labels exist): high enough that the passage holding the exact
