@@ -162,6 +162,8 @@ class ValidateOfflineForm(FormValidationAction):
 
     def validate_offline_email(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: DomainDict) -> Dict[Text, Any]:
+        if value is None:  # cleared by action_handoff as the form starts: nothing was typed yet, so nothing to correct
+            return {"offline_email": None}
         email = str(value or "").strip().strip(".,;")
         found = re.search(r"[^@\s<>\"']{1,64}@[^@\s<>\"']+\.[A-Za-z]{2,}", email)
         if found and EMAIL.match(found.group(0)):
@@ -171,6 +173,8 @@ class ValidateOfflineForm(FormValidationAction):
 
     def validate_offline_description(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                      domain: DomainDict) -> Dict[Text, Any]:
+        if value is None:  # cleared as the form starts (see validate_offline_email)
+            return {"offline_description": None}
         text = " ".join(str(value or "").split())
         if len(text) < 3:
             dispatcher.utter_message(text="Could you tell me in a few words what you need help with?")

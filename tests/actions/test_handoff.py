@@ -99,6 +99,14 @@ def test_offline_description_needs_words():
         "offline_description": "speaker broken"}
 
 
+def test_the_slots_cleared_as_the_offline_form_starts_get_no_complaint():
+    # action_handoff sets both slots to None before the form; Rasa validates those as if they were typed
+    dispatcher, tracker, domain = _validator_args()
+    assert ValidateOfflineForm().validate_offline_email(None, dispatcher, tracker, domain) == {"offline_email": None}
+    assert ValidateOfflineForm().validate_offline_description(None, dispatcher, tracker, domain) == {"offline_description": None}
+    assert dispatcher.messages == []
+
+
 def _validator_args():
     from rasa_sdk.executor import CollectingDispatcher
 
