@@ -72,6 +72,21 @@ def describe_order(order: Order) -> str:
             f"Any hold on your {order.payment_method} drops off within 3–5 business days.")
 
 
+def task_messages(tracker: Tracker) -> List[str]:
+    """What the customer wrote for the current task: the message that started the order form and every one since."""
+    said: List[str] = []
+    started = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            said.append(str(event.get("text") or ""))
+            if started:
+                return said[::-1]
+        elif event.get("event") == "active_loop" and event.get("name") == "order_form":
+            started = True
+    # the form is starting with this very message (or the log holds no start): that message alone
+    return [str(tracker.latest_message.get("text") or "")]
+
+
 class ValidateOrderForm(FormValidationAction):
     """Verifies ownership, then asks what the task (order_flow) needs."""
 
@@ -127,7 +142,7 @@ class ValidateOrderForm(FormValidationAction):
         if tracker.get_slot("order_flow") != "return":
             return {}
         order = get_services().directory.get_order(number)
-        return returns.prefill(order) if order else {}
+        return returns.prefill(order, task_messages(tracker)) if order else {}
 
     def _failure(self, tracker: Tracker, dispatcher: CollectingDispatcher, message: str) -> Dict[Text, Any]:
         failures = (tracker.get_slot("verification_failures") or 0) + 1

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Sequence, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -27,9 +27,17 @@ REASONS = {
 }
 
 
-def prefill(order: Order) -> Dict[Text, Any]:
-    """Slots a return needs that the order already answers: a single item needs no question."""
-    return {"return_item": order.items[0].sku} if len(order.items) == 1 else {}
+def prefill(order: Order, said: Sequence[str] = ()) -> Dict[Text, Any]:
+    """Slots a return needs that the order or the customer already answered: a single item needs no
+    question, and neither does an item the customer named ("I want to return my Wavelet Buds Pro from
+    103877"; the longest product name wins, so "Wavelet Buds Pro" is not taken for "Wavelet Buds")."""
+    if len(order.items) == 1:
+        return {"return_item": order.items[0].sku}
+    text = " ".join(said).lower()
+    named = [item for item in order.items if item.product.lower() in text]
+    if named:
+        return {"return_item": max(named, key=lambda item: len(item.product)).sku}
+    return {}
 
 
 def damage_claim_for_people(order: Order, sku: Optional[str], reason: Optional[str], limit: float) -> bool:

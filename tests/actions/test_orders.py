@@ -262,3 +262,24 @@ def test_stopping_clears_the_half_answered_task(services):
     events, dispatcher = run(ActionStopOrderTask(), make_tracker(slots={"return_kind": "refund"}))
     assert SlotSet("return_kind", None) in events
     assert dispatcher.messages[0]["response"] == "utter_flow_stopped"
+
+
+def test_an_item_named_when_the_return_started_is_not_asked_for_again(services):
+    # "never make a customer repeat themselves": the item named in the first message is taken once the order is verified
+    events = [
+        {"event": "user", "text": "my speaker is broken", "parse_data": {}},
+        {"event": "user", "text": "I want to return my Wavelet Buds Pro from order 103877", "parse_data": {}},
+        {"event": "active_loop", "name": "order_form"},
+        {"event": "user", "text": "jane.doe@example.com", "parse_data": {}},
+    ]
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(text="jane.doe@example.com", intent="inform", events=events,
+                           slots={"order_flow": "return", "order_number": "103877", "requested_slot": "email"})
+    result = ValidateOrderForm().validate_email("jane.doe@example.com", dispatcher, tracker, DOMAIN)
+    assert result["verified_order"] == "103877" and result["return_item"] == "BW-WBP"
+    # nothing named: the customer picks from the buttons
+    unnamed = make_tracker(text="jane.doe@example.com", intent="inform", events=[
+        {"event": "user", "text": "I want to return something from 103877", "parse_data": {}},
+        {"event": "active_loop", "name": "order_form"}, {"event": "user", "text": "jane.doe@example.com", "parse_data": {}}],
+        slots={"order_flow": "return", "order_number": "103877", "requested_slot": "email"})
+    assert "return_item" not in ValidateOrderForm().validate_email("jane.doe@example.com", dispatcher, unnamed, DOMAIN)

@@ -1,6 +1,6 @@
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.returns import ActionAskReturnItem, ActionStartReturn, validate_item, validate_kind, validate_reason
+from actions.returns import ActionAskReturnItem, ActionStartReturn, prefill, validate_item, validate_kind, validate_reason
 from tests.actions.test_orders import run, slots, texts
 from tests.factories import make_tracker
 
@@ -81,3 +81,14 @@ def test_costly_damage_claim_goes_to_a_person(services, directory):
     events, _ = run(ActionStartReturn(), make_tracker(slots={
         **JANE_103877, "return_item": "BW-WBP", "return_reason": "damaged or faulty"}))
     assert slots(events)["handoff_reason"] == "policy_topic"
+
+
+def test_the_longest_product_name_named_is_the_item(services, directory):
+    from dataclasses import replace
+
+    order = directory.get_order("103877")  # Wavelet Buds Pro + a cable
+    buds = replace(order.items[1], sku="BW-WB", product="Wavelet Buds")
+    both = replace(order, items=(order.items[0], buds))
+    assert prefill(both, ["return my wavelet buds pro please"]) == {"return_item": "BW-WBP"}
+    assert prefill(both, ["the Wavelet Buds, not the pro"]) == {"return_item": "BW-WB"}
+    assert prefill(both, ["return something"]) == {}
