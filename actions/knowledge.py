@@ -69,15 +69,15 @@ def no_answer(tracker: Tracker, question: str, dispatcher: CollectingDispatcher,
     already (an offer of articles the customer turned down with "None of these")."""
     record(tracker, UNANSWERED, question)
     misses = (tracker.get_slot("kb_misses") or 0) + (0 if counted else 1)
+    closed = [SlotSet("kb_article", None), SlotSet("kb_offer_open", False)]
     if misses >= get_services().handoff.rules.kb_misses_in_a_row:
-        return [SlotSet("kb_misses", 0), SlotSet("kb_article", None), SlotSet("kb_offer_open", False),
+        return [SlotSet("kb_misses", 0), *closed,
                 *hand_off(KB_NO_ANSWER, f"the help centre had no good answer {int(misses)} times in a row")]
     if tracker.latest_message.get("intent", {}).get("name") == "nlu_fallback":
         # not understood and not in the help centre: ask them to rephrase (two-stage fallback)
-        return [SlotSet("kb_misses", misses), SlotSet("kb_article", None), SlotSet("kb_offer_open", False),
-                FollowupAction("action_two_stage_fallback")]
+        return [SlotSet("kb_misses", misses), *closed, FollowupAction("action_two_stage_fallback")]
     dispatcher.utter_message(text=NO_ANSWER, buttons=PERSON_BUTTON)
-    return [SlotSet("kb_misses", misses), SlotSet("kb_article", None), SlotSet("kb_offer_open", False)]
+    return [SlotSet("kb_misses", misses), *closed]
 
 
 class ActionAnswerQuestion(Action):

@@ -41,6 +41,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -733,7 +734,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     files = args.conversations or list(CONVERSATION_FILES)
     sets = [(path, load_conversations(path)) for path in files]
     conversations = [c for _, group in sets for c in group]
-    duplicates = sorted({c.id for c in conversations if sum(1 for d in conversations if d.id == c.id) > 1})
+    duplicates = sorted(ident for ident, count in Counter(c.id for c in conversations).items() if count > 1)
     if duplicates:
         raise SystemExit(f"conversation ids used in more than one file: {', '.join(duplicates)}")
     if args.only:
@@ -760,9 +761,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print_report(metrics)
     if args.json:
         by_id = {c.id: c for c in conversations}
+        file_of = {c.id: path.name for path, group in sets for c in group}
         report = {"run": run, "metrics": metrics,
                   "metrics_by_file": {r.path.name: r.metrics for r in results}, "conversations": [
-            {"id": c.id, "file": next(p.name for p, g in sets if c in g), "category": c.category, "note": c.note,
+            {"id": c.id, "file": file_of[c.id], "category": c.category, "note": c.note,
              "turns": list(c.turns),
              "expected": {"handoff": c.handoff, "reason": c.reason, "also_accept": list(c.also_accept)},
              "correct": is_correct(c, outcomes[c.id]),

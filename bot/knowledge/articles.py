@@ -29,7 +29,7 @@ MAX_ARTICLE_BYTES = 1024 * 1024
 STATUSES = ("published", "draft")
 REQUIRED_FIELDS = ("id", "title", "category", "tags", "status", "updated", "url")
 # `questions`: how customers ask for what the article answers, in their own words (a lead adds the
-# wording of questions the assistant missed). Each is embedded on its own, beside the title.
+# wording of questions the assistant missed). They are searched but never shown (passages.questions_passage).
 OPTIONAL_FIELDS = ("questions",)
 MAX_QUESTIONS = 30
 MAX_QUESTION_CHARS = 300

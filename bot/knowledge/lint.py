@@ -67,7 +67,7 @@ def shared_questions(articles: List[Article]) -> List[Problem]:
         if not article.published:
             continue
         for question in article.questions:
-            key = " ".join(question.lower().split())
+            key = question.lower()  # the loader has already tidied the whitespace
             other = first.setdefault(key, article)
             if other is not article:
                 problems.append(Problem(article.path, None, f"question '{question}' is also listed in {other.path}", WARNING))
