@@ -30,6 +30,7 @@ from bot.nlu.frustration import (
     log_loss,
     precision_recall_f1,
     read_example_file,
+    recall_side_threshold,
     says_long_wait,
     says_repeat_ask,
     sounds_sarcastic,
@@ -65,6 +66,13 @@ from tests.bot.knowledge.conftest import FakeEmbedder
         ("I'm going to file a chargeback", {"threat_legal"}),
         ("I'll be contacting my lawyer", {"threat_legal"}),
         ("I WANT MY MONEY BACK, this is the 3rd time, what the hell", {"caps", "repeat_ask", "profanity"}),
+        ("honestly I'm getting really annoyed now", {"upset"}),
+        ("this is unacceptable", {"upset"}),
+        ("I'm sick and tired of chasing this", {"upset"}),
+        ("I'm not angry, just confused about the warranty", set()),
+        ("I'm done, thanks!", set()),
+        ("it would be ridiculous if the case didn't fit", set()),
+        ("my daughter is upset the watch strap broke, can I get a new one?", set()),
     ],
 )
 def test_cue_signals(text: str, expected: set[str]) -> None:
@@ -226,6 +234,24 @@ def test_best_f1_threshold_stays_in_the_band() -> None:
     assert best_f1_threshold(labels, scores) == pytest.approx(0.35)
     # within the band only thresholds up to 0.45 keep the second positive; the nearest to 0.5 of them wins
     assert best_f1_threshold(labels, np.array([0.9, 0.45, 0.35, 0.3, 0.1]), (0.4, 0.6)) == pytest.approx(0.45)
+
+
+def test_recall_side_threshold_takes_the_lowest_threshold_as_good_within_the_noise() -> None:
+    rng = np.random.default_rng(7)
+    labels = np.array([1] * 300 + [0] * 300)
+    scores = np.clip(np.where(labels == 1, rng.normal(0.62, 0.18, 600), rng.normal(0.38, 0.18, 600)), 0, 1)
+    folds = stratified_folds(labels, 5, seed=1)
+    best = best_f1_threshold(labels, scores, (0.3, 0.7))
+    chosen = recall_side_threshold(labels, scores, folds, (0.3, 0.7))
+    assert 0.3 <= chosen < best  # a flat F1 plateau: a lower threshold is as good within one standard error
+    assert precision_recall_f1(labels, scores >= chosen)[1] > precision_recall_f1(labels, scores >= best)[1]
+    per_fold = [precision_recall_f1(labels[folds == k], scores[folds == k] >= best)[2] for k in range(5)]
+    bound = precision_recall_f1(labels, scores >= best)[2] - np.std(per_fold, ddof=1) / np.sqrt(5)
+    assert precision_recall_f1(labels, scores >= chosen)[2] >= bound
+    assert precision_recall_f1(labels, scores >= chosen - 0.01)[2] < bound or chosen == 0.3
+    # perfectly separated scores leave no noise to spend: the threshold is the F1-best one
+    clean = np.where(labels == 1, 0.8, 0.2)
+    assert recall_side_threshold(labels, clean, folds, (0.5, 0.7)) == pytest.approx(best_f1_threshold(labels, clean, (0.5, 0.7)))
 
 
 def test_stratified_folds_spread_each_label() -> None:
