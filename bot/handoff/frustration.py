@@ -1,7 +1,7 @@
 """How frustrated the customer is over the conversation, from the per-message scores of the NLU pipeline.
 
 Each customer message arrives with a score (0..1) and the cues found in it (`bot/nlu/frustration.py`:
-"negative", "caps", "profanity", "repeat_ask", "sarcasm", "threat_legal"). One message is a noisy
+"negative", "caps", "profanity", "repeat_ask", "sarcasm", "threat_legal", "upset"). One message is a noisy
 witness (terse commands such as "kill the order" or "forget it" score high), so the conversation's level
 is a running average that starts calm and leans on the latest messages: one negative message alone stays
 below the default threshold, a second one or an explicit cue crosses it. What a single message cannot
@@ -13,7 +13,8 @@ show is added on top:
   same question for the third time hands off by itself: the assistant has not helped, however calmly
   the customer puts it;
 - the cues of the latest messages: shouting, swearing and sarcasm when the message is at least somewhat
-  negative ("THANK YOU!!" is not frustration), and always an explicit "third time I ask" or a legal threat.
+  negative ("THANK YOU!!" is not frustration), the customer saying they are angry or fed up (on such a message
+  too), and always an explicit "third time I ask" or a legal threat.
 
 The verdict names what drove it, in words for the agent. Every number is a field of `FrustrationRules`,
 read from the handoff configuration with `FrustrationRules.from_mapping`. Pure: no Rasa, no model.
@@ -74,8 +75,9 @@ class FrustrationRules:
     sarcasm_weight: float = 0.1
     repeat_ask_weight: float = 0.2  # "third time I ask", "still no refund", "I already told you"
     threat_legal_weight: float = 0.3
+    upset_weight: float = 0.2  # "I'm getting really angry", "I'm so done with this", "this is ridiculous"
     cue_memory: int = 2  # cues count while they are in one of the latest this many messages
-    cue_min_score: float = 0.3  # caps, profanity and sarcasm count only on a message scored at least this
+    cue_min_score: float = 0.3  # caps, profanity, sarcasm and upset count only on a message scored at least this
 
     def __post_init__(self) -> None:
         for item in fields(self):
@@ -179,8 +181,9 @@ _CUE_WORDS = {
     "sarcasm": "sarcasm",
     "repeat_ask": "says they are asking again",
     "threat_legal": "mentions a chargeback or legal action",
+    "upset": "says they are angry or fed up",
 }
-_GATED_CUES = ("caps", "profanity", "sarcasm")  # only on messages that are at least somewhat negative
+_GATED_CUES = ("caps", "profanity", "sarcasm", "upset")  # only on messages that are at least somewhat negative
 
 
 def conversation_frustration(turns: Sequence[TurnSignal], rules: FrustrationRules | None = None) -> FrustrationVerdict:
@@ -216,6 +219,7 @@ def conversation_frustration(turns: Sequence[TurnSignal], rules: FrustrationRule
         "sarcasm": rules.sarcasm_weight,
         "repeat_ask": rules.repeat_ask_weight,
         "threat_legal": rules.threat_legal_weight,
+        "upset": rules.upset_weight,
     }
     for cue, weight in weights.items():
         hits = [cue in turn.signals and (cue not in _GATED_CUES or score >= rules.cue_min_score) for turn, score in memory]

@@ -20,7 +20,10 @@ import re
 from typing import Optional
 
 # Who the customer wants. Bare "someone" / "anyone" only count with a contact verb and a request.
-_REAL = r"(?:(?:a|an|the|some|one|your|a\s+real|an\s+actual|a\s+live|a\s+proper)\s+)?(?:(?:real|actual|live|proper|human)\s+)?"
+_REAL = (
+    r"(?:(?:a|an|the|some|one|your|a\s+real|an\s+actual|a\s+live|a\s+proper|one\s+of\s+(?:your|the|brightwave(?:'s)?))\s+)?"
+    r"(?:(?:real|actual|live|proper|human)\s+)?"
+)
 _PERSON_NOUN = (
     r"(?:person|people|human(?:\s+being)?|humans|agent|representative|rep|operator|manager|supervisor|"
     r"staff(?:\s+member)?|member\s+of\s+(?:your\s+|the\s+)?(?:staff|team)|team\s+member|employee|advis[eo]r|associate|"
@@ -44,7 +47,8 @@ _REQUEST = (
     r"(?:can|could|may|might|would|will)\s+(?:i|we|you|u|someone|somebody)(?:\s+please)?|"
     r"i(?:'d|\s+would|\s+want|\s+wanna|\s+need|\s+wish|\s+demand|\s+insist|\s+must|\s+have|\s+prefer|\s+would\s+prefer|"
     r"\s+would\s+rather|'d\s+rather|'d\s+prefer|\s+really\s+(?:want|need))(?:\s+(?:like|love))?(?:\s+to)?|"
-    r"let\s+me|please|pls|plz|i\s+am\s+asking\s+to|i'm\s+asking\s+to|is\s+it\s+possible\s+to|want\s+to|need\s+to|"
+    r"let\s+me|please|pls|plz|i\s+am\s+asking\s+to|i'm\s+asking\s+to|(?:is|would|will)\s+it\s+be\s+possible\s+to|"
+    r"is\s+it\s+possible\s+to|want\s+to|need\s+to|"
     r"(?:how|where)\s+(?:can|do)\s+i|i\s+have\s+to|gotta|just"
 )
 # a negation shortly before the request, in the same sentence, cancels it
@@ -60,6 +64,10 @@ _PATTERNS = (
     re.compile(rf"(?:\b(?:get|give|find|send)\s+me|\bi\s+(?:want|need|demand|would\s+like|'d\s+like)|\bcan\s+i\s+(?:have|get))\s+{PERSON}\b"),
     # "is there a human", "is there anyone there who isn't a bot", "are there any real people"
     re.compile(rf"\b(?:is|are)\s+there\s+(?:any\s+)?(?:{_REAL}{_PERSON_NOUN}|{_SOMEONE}(?:\s+there)?\s+(?:who|that)\s+(?:is\s+not|isn't|is\s+n't|'s\s+not|aren't|are\s+not)\s+a\s+(?:bot|robot|machine)|{_SOMEONE}\s+(?:real|human))"),
+    # "is there anyone there from your team who could ...", "hello, is anybody there?", "anyone on the other end?"
+    re.compile(rf"\b(?:is|are)\s+(?:there\s+)?{_SOMEONE}(?:\s+there)?{_FROM_YOU}"),
+    re.compile(rf"(?:^|[.!?,;:]\s*|\b(?:hello|hi|hey)\W+)(?:is\s+)?(?:there\s+)?{_SOMEONE}\s+(?:there|(?:on|at)\s+the\s+other\s+end)\s*[?!.]*$"),
+    re.compile(rf"\b(?:is|are)\s+there\s+{_SOMEONE}\s+(?:there|on\s+the\s+other\s+end)\b"),
     # "anyone real?", "someone who isn't a bot"
     re.compile(rf"\b{_SOMEONE}\s+(?:there\s+)?(?:who|that)\s+(?:is\s+not|isn't|'s\s+not|aren't|are\s+not)\s+a\s+(?:bot|robot|machine)"),
     # "could someone from your team have a look at my case", "can a person call me"
@@ -83,8 +91,36 @@ _SHORT = re.compile(
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
 
 
+# Words that name a person, and their typos within one edit ("humen", "huamn", "persn", "agnet") read as them:
+# a request for a person must not fail on a slip of the keyboard.
+_PERSON_WORDS = ("human", "person", "agent", "someone", "somebody", "operator", "manager", "supervisor", "representative")
+_TOKEN = re.compile(r"[a-z]+")
+
+
+def _one_edit_apart(word: str, target: str) -> bool:
+    """Whether `word` becomes `target` by one insertion, deletion, substitution or swap of neighbours."""
+    if abs(len(word) - len(target)) > 1 or word == target:
+        return False
+    if len(word) == len(target):
+        diffs = [i for i, (a, b) in enumerate(zip(word, target)) if a != b]
+        return len(diffs) == 1 or (
+            len(diffs) == 2 and diffs[1] == diffs[0] + 1 and word[diffs[0]] == target[diffs[1]] and word[diffs[1]] == target[diffs[0]]
+        )
+    short, long_ = (word, target) if len(word) < len(target) else (target, word)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+
+
+def _spell_person_word(match: re.Match[str]) -> str:
+    word = match.group(0)
+    if len(word) >= 4 and word not in _PERSON_WORDS and word.removesuffix("s") not in _PERSON_WORDS:  # plurals are words
+        for target in _PERSON_WORDS:
+            if word[0] == target[0] and _one_edit_apart(word, target):
+                return target
+    return word
+
+
 def _clean(text: str) -> str:
-    return " ".join(text.translate(_APOSTROPHES).lower().split())
+    return _TOKEN.sub(_spell_person_word, " ".join(text.translate(_APOSTROPHES).lower().split()))
 
 
 def asks_for_person(text: str) -> Optional[str]:

@@ -21,7 +21,7 @@ from bot.handoff.rules import HandoffRules
 IGNORED_INTENTS = ("handoff_resolved", "csat_rating", "answer_helped", "answer_not_helpful")
 # Inside a form, answers to its questions count only with an unmistakable cue.
 FORM_ANSWERS = ("inform", "affirm", "deny")
-STRONG_CUES = {"caps", "profanity", "repeat_ask", "sarcasm", "threat_legal"}
+STRONG_CUES = {"caps", "profanity", "repeat_ask", "sarcasm", "threat_legal", "upset"}
 # A handoff (or its offer) starts the count afresh: frustration that led to one is not counted twice.
 RESET_ACTIONS = ("action_handoff",)
 

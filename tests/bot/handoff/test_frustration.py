@@ -196,6 +196,15 @@ def test_explicit_repeat_ask_and_legal_threat_count_whatever_the_score() -> None
     assert legal.reasons == ("negative message (score 0.70)", "mentions a chargeback or legal action in the latest message")
 
 
+def test_saying_they_are_upset_counts_on_a_negative_message() -> None:
+    angry = conversation_frustration([turn("ok", 0.1), turn("I'm getting really fed up here", 0.9, "negative", "upset")])
+    assert angry.frustrated and "says they are angry or fed up in the latest message" in angry.reasons
+    assert angry.score == pytest.approx(level(0.1, 0.9) + 0.2)
+    # the cue's words on a calm message ("I'm mad about this watch, it's brilliant") are not frustration
+    calm = conversation_frustration([turn("I'm mad about this watch", 0.1, "upset")])
+    assert calm.reasons == () and not calm.frustrated
+
+
 def test_cues_fade_after_cue_memory_messages() -> None:
     turns = [turn("what the hell", 0.7, "profanity"), turn("ok", 0.2), turn("fine", 0.2)]
     assert not any("swearing" in reason for reason in conversation_frustration(turns).reasons)

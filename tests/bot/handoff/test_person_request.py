@@ -43,6 +43,13 @@ ASKS = [
     "I want to talk to someone",
     "how can i speak to someone about a bulk order",
     "ok. now put me through to an actual human being",
+    "is anybody there from your support team?",
+    "hello? anyone there?",
+    "Would it be possible to be transferred to one of your advisors?",
+    # typos of the person word, one edit away
+    "can I talk to a humna",
+    "I want to speak to a preson",
+    "connect me to an agnet pls",
 ]
 
 DOES_NOT_ASK = [
@@ -64,6 +71,10 @@ DOES_NOT_ASK = [
     "can I speak into the mic during calls",
     "talk to me about care plus plans",
     "can someone help me with my order",
+    "is there anyone who can fix a cracked screen near me?",
+    "the humane society rehomed our dog",
+    "my agenda is full this week, can you deliver on saturday",
+    "there is someone there at the door",
     "",
     "   ",
 ]
