@@ -154,6 +154,12 @@ class ValidateOrderForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         match = ORDER_NUMBER_IN_TEXT.search(str(value or ""))
+        customer_id = _customer_id(tracker)
+        earlier = tracker.get_slot("verified_order")
+        if not match and earlier and not customer_id and tracker.get_slot("email"):
+            # The only order offered (ActionAskOrderNumber's one button) is the one this conversation
+            # already verified: a customer who types their question again instead of clicking means it.
+            match = ORDER_NUMBER_IN_TEXT.search(str(earlier))
         if not match:
             dispatcher.utter_message(
                 text="That doesn't look like an order number. It's the six digits in your "
@@ -161,7 +167,6 @@ class ValidateOrderForm(FormValidationAction):
             return {"order_number": None}
         number = match.group(1)
         orders = get_services().orders
-        customer_id = _customer_id(tracker)
         if customer_id:
             try:
                 orders.verify(number, customer_id=customer_id)

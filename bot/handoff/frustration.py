@@ -8,13 +8,14 @@ below the default threshold, a second one or an explicit cue crosses it. What a 
 show is added on top:
 
 - rising negativity: the scores climb over several messages;
-- repetition: the customer sends the same question again: similar text (character trigram Jaccard) or,
-  when the NLU passed on its sentence embeddings, the same meaning in other words (cosine). Asking the
+- repetition: the customer sends the same question again: similar text (character trigram Jaccard, of the
+  whole messages or of one of their sentences) or, when the NLU passed on its sentence embeddings, the same
+  meaning in other words (cosine); a wording like an earlier repetition counts too. Asking the
   same question for the third time hands off by itself: the assistant has not helped, however calmly
   the customer puts it;
-- the cues of the latest messages: shouting, swearing and sarcasm when the message is at least somewhat
-  negative ("THANK YOU!!" is not frustration), the customer saying they are angry or fed up (on such a message
-  too), and always an explicit "third time I ask" or a legal threat.
+- the cues of the latest messages, once per message that has them: shouting, swearing and sarcasm when the
+  message is at least somewhat negative ("THANK YOU!!" is not frustration), the customer saying they are
+  angry or fed up (on such a message too), and always an explicit "third time I ask" or a legal threat.
 
 The verdict names what drove it, in words for the agent. Every number is a field of `FrustrationRules`,
 read from the handoff configuration with `FrustrationRules.from_mapping`. Pure: no Rasa, no model.
@@ -72,11 +73,11 @@ class FrustrationRules:
     repetition_handoff: int = 3  # the same question this many times is frustration on its own
     caps_weight: float = 0.1
     profanity_weight: float = 0.15
-    sarcasm_weight: float = 0.1
+    sarcasm_weight: float = 0.15  # as plain as swearing: with a message scored 0.83 or more it crosses the threshold
     repeat_ask_weight: float = 0.2  # "third time I ask", "still no refund", "I already told you"
     threat_legal_weight: float = 0.3
     upset_weight: float = 0.2  # "I'm getting really angry", "I'm so done with this", "this is ridiculous"
-    cue_memory: int = 2  # cues count while they are in one of the latest this many messages
+    cue_memory: int = 2  # cues count while they are in one of the latest this many messages (each such message counts)
     cue_min_score: float = 0.3  # caps, profanity, sarcasm and upset count only on a message scored at least this
 
     def __post_init__(self) -> None:
@@ -133,7 +134,30 @@ def _word_count(text: str) -> int:
     return len(_normalise(text).split())
 
 
+_SENTENCE_END = re.compile(r"(?<=[.?!;])\s+")
+
+
+def _sentences(text: str, min_words: int) -> list[str]:
+    """The message and, when it has several, each of its sentences of at least `min_words` words."""
+    parts = [part for part in _SENTENCE_END.split(text.strip()) if _word_count(part) >= min_words]
+    return [text, *parts] if len(parts) > 1 or (parts and parts[0] != text.strip()) else [text]
+
+
+def repeats(first: str, second: str, threshold: float, min_words: int) -> bool:
+    """Alike in characters as wholes, or a sentence of one alike the whole other: a repeated question is
+    often wrapped in new words ("I'm asking a very simple question. when will the refund show up?"). A
+    sentence is never compared with a sentence: two questions that both end "Thank you so much." differ."""
+    return any(similarity(part, second) >= threshold for part in _sentences(first, min_words)) or any(
+        similarity(first, part) >= threshold for part in _sentences(second, min_words)[1:]
+    )
+
+
 _NUMBER = re.compile(r"\d{3,}")
+
+
+def _different_orders(first: TurnSignal, second: TurnSignal) -> bool:
+    numbers = set(_NUMBER.findall(first.text)), set(_NUMBER.findall(second.text))
+    return all(numbers) and numbers[0] != numbers[1]
 
 
 def same_question(first: TurnSignal, second: TurnSignal, rules: "FrustrationRules") -> bool:
@@ -143,10 +167,9 @@ def same_question(first: TurnSignal, second: TurnSignal, rules: "FrustrationRule
     however alike their words."""
     if min(_word_count(first.text), _word_count(second.text)) < rules.repetition_min_words:
         return False
-    numbers = set(_NUMBER.findall(first.text)), set(_NUMBER.findall(second.text))
-    if all(numbers) and numbers[0] != numbers[1]:
+    if _different_orders(first, second):
         return False
-    if similarity(first.text, second.text) >= rules.repetition_similarity:
+    if repeats(first.text, second.text, rules.repetition_similarity, rules.repetition_min_words):
         return True
     if first.vector is None or second.vector is None or first.vector.shape != second.vector.shape:
         return False
@@ -186,6 +209,19 @@ _CUE_WORDS = {
 _GATED_CUES = ("caps", "profanity", "sarcasm", "upset")  # only on messages that are at least somewhat negative
 
 
+def _same_as_latest(turns: Sequence[TurnSignal], rules: FrustrationRules) -> int:
+    """How many earlier messages ask what the latest one asks: directly, or through an earlier message that
+    does (rewordings drift: the third wording may be far from the first and close to the second)."""
+    latest, earlier = turns[-1], list(turns[:-1])
+    direct = {index for index, turn in enumerate(earlier) if same_question(turn, latest, rules)}
+    chained = {
+        index for index, turn in enumerate(earlier)
+        if index not in direct and not _different_orders(turn, latest)
+        and any(same_question(turn, earlier[hop], rules) for hop in direct if hop != index)
+    }
+    return len(direct) + len(chained)
+
+
 def conversation_frustration(turns: Sequence[TurnSignal], rules: FrustrationRules | None = None) -> FrustrationVerdict:
     """The conversation's frustration now, from its customer messages in order (oldest first)."""
     rules = rules or FrustrationRules()
@@ -207,7 +243,7 @@ def conversation_frustration(turns: Sequence[TurnSignal], rules: FrustrationRule
         if latest - low >= rules.rising_min_increase:
             parts.append((rules.rising_weight, f"rising negativity over {run} messages ({low:.2f} → {latest:.2f})"))
 
-    same = 1 + sum(1 for turn in recent[:-1] if same_question(turn, recent[-1], rules))
+    same = 1 + _same_as_latest(recent, rules)
     if same >= 2:
         weight = rules.threshold if same >= rules.repetition_handoff else rules.repetition_weight * (same - 1)
         parts.append((weight, f"repeated the same question {same} times"))
@@ -225,7 +261,8 @@ def conversation_frustration(turns: Sequence[TurnSignal], rules: FrustrationRule
         hits = [cue in turn.signals and (cue not in _GATED_CUES or score >= rules.cue_min_score) for turn, score in memory]
         if weight > 0 and any(hits):
             where = "the latest message" if hits == [False] * (len(hits) - 1) + [True] else f"{sum(hits)} of the last {len(hits)} messages"
-            parts.append((weight, f"{_CUE_WORDS[cue]} in {where}"))
+            # each message with the cue counts: sarcasm or swearing kept up over messages is no slip
+            parts.append((weight * sum(hits), f"{_CUE_WORDS[cue]} in {where}"))
 
     score = min(1.0, sum(value for value, _ in parts))
     # The level is only a reason when it matters; the added signals always are.

@@ -69,6 +69,17 @@ def test_not_a_number_gets_a_hint_without_counting(services):
     assert "six digits" in said
 
 
+def test_a_question_typed_instead_of_picking_the_order_verified_earlier_means_that_order(services):
+    # ActionAskOrderNumber offered one button, the order verified earlier; the customer asked again instead
+    result, said = validate("order_number", "ok but WHEN will the refund show up", order_flow="refund",
+                            verified_order="104512", email="jane.doe@example.com")
+    assert result == {"order_number": "104512", "verified_order": "104512"} and said == ""
+    # without an order verified in this conversation it is still not an order number
+    result, said = validate("order_number", "ok but WHEN will the refund show up", order_flow="refund",
+                            email="jane.doe@example.com")
+    assert result == {"order_number": None} and "six digits" in said
+
+
 def test_email_matching_the_order_verifies_it(services):
     result, said = validate("email", "Jane.Doe@example.com", order_number="104512", order_flow="status")
     assert result["email"] == "jane.doe@example.com" and result["verified_order"] == "104512"

@@ -10,6 +10,7 @@ from bot.handoff.frustration import (
     FrustrationVerdict,
     TurnSignal,
     conversation_frustration,
+    repeats,
     same_question,
     similarity,
 )
@@ -99,6 +100,22 @@ def test_repeating_the_same_question_counts_each_repetition() -> None:
     assert conversation_frustration(more, FrustrationRules(rising_weight=0.0, repetition_handoff=4)).score == pytest.approx(
         level(0.3, 0.35, 0.4) + 2 * 0.15
     )
+
+
+def test_a_question_repeated_inside_new_words_is_repetition_and_rewordings_chain() -> None:
+    first = turn("when will the refund for my headphones actually show up on my card? order 104777", 0.3)
+    second = turn("ok but WHEN will the refund for my headphones actually show up on my card", 0.5)
+    wrapped = turn("I'm asking a very simple question. when will the refund show up on my card. a date please", 0.05)
+    assert similarity(wrapped.text, second.text) < 0.5  # as wholes they differ
+    assert repeats(wrapped.text, second.text, 0.5, 3) and repeats(second.text, wrapped.text, 0.5, 3)
+    # the third wording is close to the second and far from the first: it is still the third time
+    verdict = conversation_frustration([first, turn("lucas.martin@example.com", 0.05), second, wrapped])
+    assert verdict.frustrated and "repeated the same question 3 times" in verdict.reasons
+    # a chain does not join questions about different orders
+    orders = [turn("where is my order 104512", 0.1), turn("where is my order", 0.1), turn("where is my order 104513", 0.1)]
+    assert "repeated the same question 3 times" not in conversation_frustration(orders).reasons
+    # a shared pleasantry is not the same question
+    assert not repeats("Where is my order? Thank you so much.", "Can I return the buds? Thank you so much.", 0.5, 3)
 
 
 def test_the_third_time_the_same_question_is_frustration_however_calmly_asked() -> None:
@@ -203,6 +220,21 @@ def test_saying_they_are_upset_counts_on_a_negative_message() -> None:
     # the cue's words on a calm message ("I'm mad about this watch, it's brilliant") are not frustration
     calm = conversation_frustration([turn("I'm mad about this watch", 0.1, "upset")])
     assert calm.reasons == () and not calm.frustrated
+
+
+def test_a_cue_kept_up_over_messages_counts_once_per_message() -> None:
+    once = conversation_frustration([turn("ok", 0.1), turn("love that for me", 0.5, "negative", "sarcasm")])
+    twice = conversation_frustration([turn("great, another delay", 0.5, "negative", "sarcasm"),
+                                      turn("love that for me", 0.5, "negative", "sarcasm")])
+    assert once.score == pytest.approx(level(0.1, 0.5) + 0.15)
+    assert twice.score == pytest.approx(level(0.5, 0.5) + 2 * 0.15)
+    assert twice.frustrated and not once.frustrated
+    assert "sarcasm in 2 of the last 2 messages" in twice.reasons
+
+
+def test_one_clearly_negative_message_with_sarcasm_crosses_the_threshold() -> None:
+    assert conversation_frustration([turn("great job, still not here", 0.85, "negative", "sarcasm")]).frustrated
+    assert not conversation_frustration([turn("great job, still not here", 0.75, "negative", "sarcasm")]).frustrated
 
 
 def test_cues_fade_after_cue_memory_messages() -> None:
