@@ -2,9 +2,10 @@
 
 Plays the scripted conversations of `bot/bench/handoff_conversations.yml` (written for this benchmark:
 frustrated, confused, explicit requests for a person, happy, out-of-scope and policy topics, each with
-the outcome a good support product should reach) and of `handoff_conversations_fresh.yml` and
-`handoff_conversations_third.yml` (sets written later by someone blind to the assistant's behaviour, each
-reported apart) against the real product, and measures whether the assistant handed the conversation to a person and with which reason.
+the outcome a good support product should reach) and of `handoff_conversations_fresh.yml`, `_third.yml` and
+`_fourth.yml` (sets written later by someone blind to the assistant's behaviour, each reported apart)
+against the real product, and measures whether the assistant handed the conversation to a person and with
+which reason.
 
 1. Starts the action server, the Rasa server (the trained model in models/, trained first with
    `bot.runner.train`; Rasa's fingerprint skips training when nothing changed) and the web app through
@@ -55,9 +56,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CONVERSATIONS_FILE = Path(__file__).resolve().parent / "handoff_conversations.yml"
 # written later, blind to the assistant's behaviour: measured beside the first set, reported apart
 FRESH_CONVERSATIONS_FILE = Path(__file__).resolve().parent / "handoff_conversations_fresh.yml"
-# a third set, written blind once the second had been read
+# a third and a fourth set, each written blind once the one before had been read
 THIRD_CONVERSATIONS_FILE = Path(__file__).resolve().parent / "handoff_conversations_third.yml"
-CONVERSATION_FILES = (CONVERSATIONS_FILE, FRESH_CONVERSATIONS_FILE, THIRD_CONVERSATIONS_FILE)
+FOURTH_CONVERSATIONS_FILE = Path(__file__).resolve().parent / "handoff_conversations_fourth.yml"
+CONVERSATION_FILES = (CONVERSATIONS_FILE, FRESH_CONVERSATIONS_FILE, THIRD_CONVERSATIONS_FILE, FOURTH_CONVERSATIONS_FILE)
 DOCS_FILE = REPO_ROOT / "docs" / "benchmarks.md"
 SECTION_TITLE = "## Handoff decisions (issue 4)"
 NOTES_START, NOTES_END = "<!-- notes -->", "<!-- /notes -->"
@@ -397,6 +399,11 @@ SET_DESCRIPTIONS = {
         "A third set, written on 2026-12-03 (evening) by a helper who read only the demo store's description and "
         "seed data, after the second set had been read and tuned against. Its first run is kept apart in "
         "`docs/bench-handoff-third-blind.json`; whether it has been read since is in the notes below."
+    ),
+    "handoff_conversations_fourth.yml": (
+        "A fourth set, written on 2026-12-03 (evening) the same way, after the changes made for the third set's misses, "
+        "to measure whether those changes carry to conversations nobody had read. Its first run is kept apart in "
+        "`docs/bench-handoff-fourth-blind.json`; whether it has been read since is in the notes below."
     ),
 }
 

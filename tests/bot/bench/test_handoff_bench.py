@@ -51,12 +51,18 @@ def test_the_shipped_conversations_load_and_cover_every_category() -> None:
         assert counts[category] >= least, category
 
 
-def test_the_fresh_set_loads_and_shares_no_id_with_the_first() -> None:
-    fresh = load_conversations(FRESH_CONVERSATIONS_FILE)
-    counts = Counter(c.category for c in fresh)
-    assert len(fresh) >= 30 and counts["frustrated"] >= 10 and counts["explicit_request"] >= 8 and counts["happy"] >= 10
-    assert not {c.id for c in fresh} & {c.id for c in load_conversations()}
-    assert CONVERSATION_FILES == (CONVERSATIONS_FILE, FRESH_CONVERSATIONS_FILE)
+@pytest.mark.parametrize("path", CONVERSATION_FILES[1:], ids=lambda path: path.name)
+def test_each_later_set_loads_with_enough_of_each_kind(path: Path) -> None:
+    later = load_conversations(path)
+    counts = Counter(c.category for c in later)
+    assert len(later) >= 30 and counts["frustrated"] >= 10 and counts["explicit_request"] >= 8 and counts["happy"] >= 10
+
+
+def test_every_set_is_played_and_no_id_is_in_two_sets() -> None:
+    assert CONVERSATION_FILES[:2] == (CONVERSATIONS_FILE, FRESH_CONVERSATIONS_FILE)
+    assert set(CONVERSATION_FILES) == set(CONVERSATIONS_FILE.parent.glob("handoff_conversations*.yml"))
+    ids = [c.id for path in CONVERSATION_FILES for c in load_conversations(path)]
+    assert len(ids) == len(set(ids))
 
 
 def _every_shipped_conversation() -> list:
@@ -71,7 +77,8 @@ def test_the_shipped_expectations_agree_with_their_category() -> None:
         else:
             assert c.handoff and c.reason in REASONS, c.id
         if c.category in expected_reason:
-            assert c.reason == expected_reason[c.category] and not c.also_accept, c.id
+            assert c.reason == expected_reason[c.category], c.id
+        assert c.reason not in c.also_accept and all(reason in REASONS for reason in c.also_accept), c.id
         if c.category == "confused":
             assert c.reason in ("not_confident", "kb_no_answer", "not_helpful"), c.id
     reasons = Counter(c.reason for c in load_conversations() if c.category == "confused")
