@@ -15,7 +15,7 @@ show is added on top:
   the customer puts it;
 - the cues of the latest messages, once per message that has them: shouting, swearing and sarcasm when the
   message is at least somewhat negative ("THANK YOU!!" is not frustration), the customer saying they are
-  angry or fed up (on such a message too), and always an explicit "third time I ask" or a legal threat.
+  angry, fed up or leaving (on such a message too), and always an explicit "third time I ask" or a legal threat.
 
 The verdict names what drove it, in words for the agent. Every number is a field of `FrustrationRules`,
 read from the handoff configuration with `FrustrationRules.from_mapping`. Pure: no Rasa, no model.
@@ -204,7 +204,7 @@ _CUE_WORDS = {
     "sarcasm": "sarcasm",
     "repeat_ask": "says they are asking again",
     "threat_legal": "mentions a chargeback or legal action",
-    "upset": "says they are angry or fed up",
+    "upset": "says they are angry, fed up or leaving",
 }
 _GATED_CUES = ("caps", "profanity", "sarcasm", "upset")  # only on messages that are at least somewhat negative
 

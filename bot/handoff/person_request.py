@@ -28,15 +28,18 @@ _PERSON_NOUN = (
     r"(?:person|people|human(?:\s+being)?|humans|agent|representative|rep|operator|manager|supervisor|"
     r"staff(?:\s+member)?|member\s+of\s+(?:your\s+|the\s+)?(?:staff|team)|team\s+member|employee|advis[eo]r|associate|"
     r"customer\s+(?:service|support|care)(?:\s+(?:agent|rep|representative|person|team|staff))?|"
-    r"support\s+(?:agent|person|team|staff)|somebody\s+real|someone\s+real)"
+    r"support\s+(?:agent|person|team|staff)|somebody\s+real|someone\s+real|colleagues?|specialist|"
+    r"(?:returns|billing|sales|business|support|customer\s+service|accounts?)\s+(?:department|team|desk))"
 )
 _SOMEONE = r"(?:someone|somebody|anyone|anybody)"
 _FROM_YOU = r"(?:\s+(?:from|at|on|in|of)\s+(?:your|the|brightwave(?:'s)?)\s+(?:team|staff|company|store|shop|support|side|end|customer\s+service))"
 _NOT_A_BOT = r"who\s+(?:is|isn't|is\s+not)\s+(?:not\s+)?a\s+(?:bot|robot|machine)"
 PERSON = rf"(?:{_REAL}{_PERSON_NOUN}(?:{_FROM_YOU})?|{_SOMEONE}{_FROM_YOU}|{_SOMEONE}\s+(?:real|human|{_NOT_A_BOT}))"
 
+# whoever does a job: "pass me to whoever handles business orders"
+_WHOEVER = r"(?:whoever|the\s+(?:person|people)\s+(?:who|that))\s+(?:handles|deals\s+with|is\s+in\s+charge\s+of|looks\s+after|manages|does|can|could|is\s+responsible\s+for)"
 # after a contact verb a bare "someone" is a person too: "can I talk to someone?" (to a bot) means a human
-_ANY_PERSON = rf"(?:{PERSON}|{_SOMEONE}\b(?!\s+else))"
+_ANY_PERSON = rf"(?:{PERSON}|{_WHOEVER}|{_SOMEONE}\b(?!\s+else))"
 
 _CONTACT = (
     r"(?:speak|talk|chat|write|get\s+through|be\s+(?:put\s+through|connected|transferred|passed|handed\s+over|routed|escalated)|"
@@ -51,7 +54,7 @@ _REQUEST = (
     r"is\s+it\s+possible\s+to|want\s+to|need\s+to|"
     r"(?:how|where)\s+(?:can|do)\s+i|i\s+have\s+to|gotta|just"
 )
-# a negation shortly before the request, in the same sentence, cancels it
+# a negation shortly before the request, in the same clause, cancels it ("if that's not possible, could you ..." does not)
 _NEGATION = re.compile(r"\b(?:don't|dont|do\s+not|doesn't|didn't|no\s+need|not|never|without|no)\b")
 _NEGATION_REACH = 30
 
@@ -76,6 +79,13 @@ _PATTERNS = (
         r"(?:have\s+a\s+look|take\s+a\s+look|look\s+(?:at|into)|check|help|call|ring|phone|contact|email|get\s+(?:back|in\s+touch)|"
         r"review|handle|deal\s+with|sort)"
     ),
+    # "would it be possible for one of your colleagues to look at my account"
+    re.compile(
+        rf"\b(?:possible|ok|okay|able)\s+for\s+(?:{PERSON}|{_SOMEONE}{_FROM_YOU})\s+to\s+"
+        r"(?:have\s+a\s+look|take\s+a\s+look|look|check|help|call|ring|phone|contact|email|get\s+back|review|handle|deal|sort)"
+    ),
+    # "can you get me someone who can redirect it", "find me somebody who knows about bulk orders"
+    re.compile(rf"\b(?:get|find|give|put)\s+me\s+(?:in\s+touch\s+with\s+)?(?:{_SOMEONE}|{_WHOEVER})\s*(?:who|that)?\s*(?:can|could|knows|is\s+able|handles|deals)"),
     # "do you have live agents?", "do you have any real people there"
     re.compile(r"\bdo\s+(?:you|u)\s+(?:have|employ)\s+(?:any\s+)?(?:real|live|human|actual)\s+(?:people|persons|agents|humans|staff|reps)\b"),
     # "would prefer a team member to help", "I'd rather have a person handle this"
@@ -133,7 +143,9 @@ def asks_for_person(text: str) -> Optional[str]:
         return short.group(0)
     for pattern in _PATTERNS:
         for match in pattern.finditer(message):
-            before = re.split(r"[.!?]", message[: match.start()])[-1][-_NEGATION_REACH:]
+            # the clause before the request (a match may start with the punctuation that opens it)
+            start = match.start() + len(match.group(0)) - len(match.group(0).lstrip(" .,;:!?"))
+            before = re.split(r"[.!?,;]", message[:start])[-1][-_NEGATION_REACH:]
             if _NEGATION.search(before):
                 continue
             return match.group(0).strip(" .,;:!?")

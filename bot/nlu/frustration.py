@@ -12,7 +12,8 @@ rules in `bot/handoff/frustration.py`:
 - `sarcasm`: praise wrapped around a problem ("great, just great, another delay", "thanks for nothing");
 - `threat_legal`: chargebacks, lawyers, courts, consumer-protection complaints;
 - `upset`: the customer says how they feel ("I'm getting really angry", "I'm so done with this", "I'm really
-  disappointed") or calls the situation unacceptable ("this is ridiculous"). A signal only, not a model feature.
+  disappointed"), calls the situation unacceptable ("this is ridiculous") or says they are leaving ("thinking of
+  shopping there from now on", "never ordering from you again"). A signal only, not a model feature.
 
 The model is trained only on the project's own written examples (`bot/nlu/frustration_examples/`) with
 the permissively licensed VADER lexicon (MIT) as features; the public datasets are only for measuring
@@ -94,6 +95,8 @@ _REPEAT_ASK = re.compile(
     r"missing|declined|rejected|postponed|out|off)\s+again\b"
     r"|\bstill (?:no|not|nothing|waiting|broken|missing|pending|stuck|the same|says|shows|have(?:n't| not)|has(?:n't| not)|"
     r"is(?:n't| not)|does(?:n't| not)|do(?:n't| not)|won't|can't|cannot|did(?:n't| not))\b"
+    r"|\balready (?:asked|told|said|explained|sent|gave|given|did|done|tried|contacted|emailed|called|reset|reported|read|"
+    r"checked|followed|restarted|rebooted)\b[^.?!]{0,40}\b(?:twice|two times|three times|\d+ times|several times|again)\b"
     r"|\balready (?:asked|told|said|explained|sent|gave|given|did|done|tried|contacted|emailed|called|reset|reported)\b"
     r"|\bas I (?:already )?(?:said|told you|explained|mentioned)\b"
     r"|\bfor the last time\b|\bI repeat\b|\bkeep (?:asking|telling|saying|sending)\b|\bask(?:ed|ing)? (?:this|that) before\b"
@@ -113,7 +116,7 @@ _THREAT_LEGAL = re.compile(
 )
 
 _PRAISE_OPENER = re.compile(
-    r"^\W*(?:oh,? |wow,? |well,? |yeah,? |just |how |what an? )?(?:great|wonderful|fantastic|brilliant|perfect|"
+    r"^\W*(?:oh,? |wow[,.!]* |well,? |yeah,? |just |how |what an? )?(?:great|wonderful|fantastic|brilliant|perfect|"
     r"lovely|awesome|nice|terrific|fabulous|excellent|amazing|superb|marvell?ous|yay|cool|good job|great job|well done|"
     r"congrat\w*|so glad|thanks so much|oh joy|oh good|oh goody|oh great|oh look|stellar|outstanding|top[- ]notch|"
     r"world[- ]class|exceptional|bravo|splendid|impressive|loving|gold star|good one|good to know|nice to see|"
@@ -173,7 +176,13 @@ _UPSET = re.compile(
     r"|\b(?:this|that|it|which)(?: is|'s| was)(?: (?:just|absolutely|completely|totally|honestly|frankly|really|so|beyond))?"
     r" (?:ridiculous|unacceptable|outrageous|absurd|a joke|a farce|a disgrace|disgraceful|pathetic|insane|infuriating|"
     r"beyond a joke|shambolic|a shambles)\b(?! if\b)"
-    r"|\b(?:I'?ve|I have) had (?:it|enough)\b|\bfed up\b|\bsick and tired\b|\bat my wits'? end\b",
+    r"|\b(?:I'?ve|I have) had (?:it|enough)\b|\bfed up\b|\bsick and tired\b|\bat my wits'? end\b"
+    # leaving: "I'm seriously thinking of shopping there from now on", "never ordering from you again"
+    r"|\b(?:thinking (?:of|about)|going to|about to|I'?ll|I will|gonna)\s+(?:just\s+)?(?:shop|shopping|buy|buying|order|ordering|"
+    r"go|going|switch|switching|take my (?:business|money))\s+(?:(?:somewhere|anywhere)\s+)?(?:elsewhere|else|there from now on|"
+    r"with (?:a|your) competitor|to (?:amazon|a competitor|your competitors?)|from (?:amazon|a competitor) (?:from now on|instead))"
+    r"|\btake my (?:business|money|custom) elsewhere\b|\bnever (?:order|ordering|shop|shopping|buy|buying) (?:from|with|here)\b[^.?!]{0,12}\bagain\b"
+    r"|\b(?:first and )?last time I(?:'m| am| will|'ll)? (?:order|ordering|shop|shopping|buy|buying)\b",
     re.IGNORECASE,
 )
 

@@ -215,7 +215,7 @@ def test_explicit_repeat_ask_and_legal_threat_count_whatever_the_score() -> None
 
 def test_saying_they_are_upset_counts_on_a_negative_message() -> None:
     angry = conversation_frustration([turn("ok", 0.1), turn("I'm getting really fed up here", 0.9, "negative", "upset")])
-    assert angry.frustrated and "says they are angry or fed up in the latest message" in angry.reasons
+    assert angry.frustrated and "says they are angry, fed up or leaving in the latest message" in angry.reasons
     assert angry.score == pytest.approx(level(0.1, 0.9) + 0.2)
     # the cue's words on a calm message ("I'm mad about this watch, it's brilliant") are not frustration
     calm = conversation_frustration([turn("I'm mad about this watch", 0.1, "upset")])

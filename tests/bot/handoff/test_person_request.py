@@ -50,6 +50,10 @@ ASKS = [
     "can I talk to a humna",
     "I want to speak to a preson",
     "connect me to an agnet pls",
+    "would it be possible for one of your colleagues to check my account?",
+    "if that's not something you can do, could you pass me to whoever handles warranty claims?",
+    "can you find me someone who knows about bulk orders",
+    "I'd like to speak to the billing department",
 ]
 
 DOES_NOT_ASK = [
@@ -75,6 +79,10 @@ DOES_NOT_ASK = [
     "the humane society rehomed our dog",
     "my agenda is full this week, can you deliver on saturday",
     "there is someone there at the door",
+    "my colleague ordered the laptop for me",
+    "is it possible for my partner to pick it up?",
+    "who handles returns at the store?",
+    "I'm not asking for a refund, can you check the status",
     "",
     "   ",
 ]
