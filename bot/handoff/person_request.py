@@ -37,7 +37,10 @@ _NOT_A_BOT = r"who\s+(?:is|isn't|is\s+not)\s+(?:not\s+)?a\s+(?:bot|robot|machine
 PERSON = rf"(?:{_REAL}{_PERSON_NOUN}(?:{_FROM_YOU})?|{_SOMEONE}{_FROM_YOU}|{_SOMEONE}\s+(?:real|human|{_NOT_A_BOT}))"
 
 # whoever does a job: "pass me to whoever handles business orders"
-_WHOEVER = r"(?:whoever|the\s+(?:person|people)\s+(?:who|that))\s+(?:handles|deals\s+with|is\s+in\s+charge\s+of|looks\s+after|manages|does|can|could|is\s+responsible\s+for)"
+_WHOEVER = (
+    r"(?:whoever|the\s+(?:person|people)\s+(?:who|that))\s+"
+    r"(?:handles|deals\s+with|is\s+in\s+charge\s+of|looks\s+after|manages|does|can|could|is\s+responsible\s+for)"
+)
 # after a contact verb a bare "someone" is a person too: "can I talk to someone?" (to a bot) means a human
 _ANY_PERSON = rf"(?:{PERSON}|{_WHOEVER}|{_SOMEONE}\b(?!\s+else))"
 
