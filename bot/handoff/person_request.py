@@ -45,7 +45,9 @@ _WHOEVER = (
 _ANY_PERSON = rf"(?:{PERSON}|{_WHOEVER}|{_SOMEONE}\b(?!\s+else))"
 
 _CONTACT = (
-    r"(?:speak|talk|chat|write|get\s+through|be\s+(?:put\s+through|connected|transferred|passed|handed\s+over|routed|escalated)|"
+    r"(?:speak|talk|chat|write|get\s+through|go\s+(?:over|through)(?:\s+(?:it|this|that|them|the\s+\w+|a\s+few\s+\w+))?|"
+    r"discuss(?:\s+(?:it|this|that|them))?|sort(?:\s+(?:it|this|that))?(?:\s+out)?|"
+    r"be\s+(?:put\s+through|connected|transferred|passed|handed\s+over|routed|escalated)|"
     r"connect\s+me|transfer\s+me|put\s+me\s+through|pass\s+me|hand\s+me\s+over|route\s+me|escalate\s+(?:this|it|me|my\s+\w+))"
 )
 _TO = r"(?:\s+(?:to|with|over\s+to|through\s+to))"
@@ -93,6 +95,11 @@ _PATTERNS = (
     re.compile(r"\bdo\s+(?:you|u)\s+(?:have|employ)\s+(?:any\s+)?(?:real|live|human|actual)\s+(?:people|persons|agents|humans|staff|reps)\b"),
     # "would prefer a team member to help", "I'd rather have a person handle this"
     re.compile(rf"\b(?:prefer|rather\s+have|like)\s+{PERSON}\s+to\s+(?:help|handle|look|deal|take|sort|check)"),
+    # "I'd like to give some feedback on how it was handled to a manager", "please pass my complaint on to a supervisor"
+    re.compile(
+        rf"(?:^|[.!?,;:]\s*|\b)(?:{_REQUEST})\s+(?:\w+\s+){{0,2}}?(?:give|pass|send|share|raise|bring|take|escalate)\b"
+        rf"[^.?!]{{0,70}}?\bto\s+{PERSON}\b"
+    ),
     # "escalate this to a manager", "pass this on to a person"
     re.compile(rf"\b(?:escalate|pass|hand|forward|send)\s+(?:this|it|me|my\s+\w+)(?:\s+on)?{_TO}\s+{PERSON}\b"),
 )
@@ -104,9 +111,13 @@ _SHORT = re.compile(
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
 
 
-# Words that name a person, and their typos within one edit ("humen", "huamn", "persn", "agnet") read as them:
-# a request for a person must not fail on a slip of the keyboard.
-_PERSON_WORDS = ("human", "person", "agent", "someone", "somebody", "operator", "manager", "supervisor", "representative")
+# Words that name a person or the talking, and their typos within one edit ("humen", "huamn", "agnet", "tlak")
+# read as them: a request for a person must not fail on a slip of the keyboard. Plurals are words.
+_PERSON_WORDS = (
+    "human", "person", "agent", "someone", "somebody", "operator", "manager", "supervisor", "representative", "talk", "speak"
+)
+# real words one edit from those, left alone ("a task for", "a tall order"; "humane", "parson")
+_REAL_WORDS = frozenset({"task", "tall", "tale", "tail", "tack", "talc", "teak", "sneak", "speck", "spear", "humane", "parson"})
 _TOKEN = re.compile(r"[a-z]+")
 
 
@@ -125,7 +136,7 @@ def _one_edit_apart(word: str, target: str) -> bool:
 
 def _spell_person_word(match: re.Match[str]) -> str:
     word = match.group(0)
-    if len(word) >= 4 and word not in _PERSON_WORDS and word.removesuffix("s") not in _PERSON_WORDS:  # plurals are words
+    if len(word) >= 4 and word not in _REAL_WORDS and word not in _PERSON_WORDS and word.removesuffix("s") not in _PERSON_WORDS:
         for target in _PERSON_WORDS:
             if word[0] == target[0] and _one_edit_apart(word, target):
                 return target

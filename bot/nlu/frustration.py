@@ -12,8 +12,9 @@ rules in `bot/handoff/frustration.py`:
 - `sarcasm`: praise wrapped around a problem ("great, just great, another delay", "thanks for nothing");
 - `threat_legal`: chargebacks, lawyers, courts, consumer-protection complaints;
 - `upset`: the customer says how they feel ("I'm getting really angry", "I'm so done with this", "I'm really
-  disappointed"), calls the situation unacceptable ("this is ridiculous") or says they are leaving ("thinking of
-  shopping there from now on", "never ordering from you again"). A signal only, not a model feature.
+  disappointed"), calls the situation unacceptable ("this is ridiculous"), says they are leaving ("thinking of
+  shopping there from now on", "never ordering from you again") or threatens a bad review. A signal only, not a
+  model feature.
 
 The model is trained only on the project's own written examples (`bot/nlu/frustration_examples/`) with
 the permissively licensed VADER lexicon (MIT) as features; the public datasets are only for measuring
@@ -182,7 +183,11 @@ _UPSET = re.compile(
     r"go|going|switch|switching|take my (?:business|money))\s+(?:(?:somewhere|anywhere)\s+)?(?:elsewhere|else|there from now on|"
     r"with (?:a|your) competitor|to (?:amazon|a competitor|your competitors?)|from (?:amazon|a competitor) (?:from now on|instead))"
     r"|\btake my (?:business|money|custom) elsewhere\b|\bnever (?:order|ordering|shop|shopping|buy|buying) (?:from|with|here)\b[^.?!]{0,12}\bagain\b"
-    r"|\b(?:first and )?last time I(?:'m| am| will|'ll)? (?:order|ordering|shop|shopping|buy|buying)\b",
+    r"|\b(?:first and )?last time I(?:'m| am| will|'ll)? (?:order|ordering|shop|shopping|buy|buying)\b"
+    r"|\bthe last (?:thing|time|order) I(?: will)? ever (?:buy|order|get)\b"
+    # a bad review as a threat: "all of this is going in a one-star review", "I'll leave a terrible review"
+    r"|\b(?:one|1|zero|0)[- ]star review\b|\b(?:leave|leaving|write|writing|post|posting) (?:you )?(?:a|an) (?:bad|terrible|awful|"
+    r"negative|scathing) review\b",
     re.IGNORECASE,
 )
 

@@ -54,6 +54,9 @@ ASKS = [
     "if that's not something you can do, could you pass me to whoever handles warranty claims?",
     "can you find me someone who knows about bulk orders",
     "I'd like to speak to the billing department",
+    "there are a couple of things I'd rather go over with someone at your end first",
+    "can i tlak to an agent",
+    "I would like to pass some feedback about the delivery on to a supervisor, please",
 ]
 
 DOES_NOT_ASK = [
@@ -83,6 +86,9 @@ DOES_NOT_ASK = [
     "is it possible for my partner to pick it up?",
     "who handles returns at the store?",
     "I'm not asking for a refund, can you check the status",
+    "that's a tall order for one person",
+    "I gave the box to the delivery person",
+    "I'd like to go over the return policy first",
     "",
     "   ",
 ]

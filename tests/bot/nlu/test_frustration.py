@@ -74,6 +74,8 @@ from tests.bot.knowledge.conftest import FakeEmbedder
         ("honestly I'm thinking of shopping somewhere else from now on", {"upset"}),
         ("never ordering from you again", {"upset"}),
         ("I'm thinking of buying the watch too", set()),
+        ("that's the last thing I ever buy from you, it's going in a one-star review", {"upset"}),
+        ("I left you a 5 star review!", set()),
         ("wow. amazing. the article I already read twice", {"sarcasm", "repeat_ask"}),
         ("it would be ridiculous if the case didn't fit", set()),
         ("my daughter is upset the watch strap broke, can I get a new one?", set()),
