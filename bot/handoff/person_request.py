@@ -72,10 +72,8 @@ _PATTERNS = (
     re.compile(rf"(?:\b(?:get|give|find|send)\s+me|\bi\s+(?:want|need|demand|would\s+like|'d\s+like)|\bcan\s+i\s+(?:have|get))\s+{PERSON}\b"),
     # "is there a human", "is there anyone there who isn't a bot", "are there any real people"
     re.compile(rf"\b(?:is|are)\s+there\s+(?:any\s+)?(?:{_REAL}{_PERSON_NOUN}|{_SOMEONE}(?:\s+there)?\s+(?:who|that)\s+(?:is\s+not|isn't|is\s+n't|'s\s+not|aren't|are\s+not)\s+a\s+(?:bot|robot|machine)|{_SOMEONE}\s+(?:real|human))"),
-    # "is there anyone there from your team who could ...", "hello, is anybody there?", "anyone on the other end?"
+    # "is there anyone there from your team who could ..." (a bare "hi, anyone there?" is a greeting to a bot)
     re.compile(rf"\b(?:is|are)\s+(?:there\s+)?{_SOMEONE}(?:\s+there)?{_FROM_YOU}"),
-    re.compile(rf"(?:^|[.!?,;:]\s*|\b(?:hello|hi|hey)\W+)(?:is\s+)?(?:there\s+)?{_SOMEONE}\s+(?:there|(?:on|at)\s+the\s+other\s+end)\s*[?!.]*$"),
-    re.compile(rf"\b(?:is|are)\s+there\s+{_SOMEONE}\s+(?:there|on\s+the\s+other\s+end)\b"),
     # "anyone real?", "someone who isn't a bot"
     re.compile(rf"\b{_SOMEONE}\s+(?:there\s+)?(?:who|that)\s+(?:is\s+not|isn't|'s\s+not|aren't|are\s+not)\s+a\s+(?:bot|robot|machine)"),
     # "could someone from your team have a look at my case", "can a person call me"
@@ -102,6 +100,24 @@ _PATTERNS = (
     ),
     # "escalate this to a manager", "pass this on to a person"
     re.compile(rf"\b(?:escalate|pass|hand|forward|send)\s+(?:this|it|me|my\s+\w+)(?:\s+on)?{_TO}\s+{PERSON}\b"),
+)
+# The loose form, tried last: a wish ("could", "I'd rather", "is there", "any chance") and, within a few words of
+# it in the same sentence, a reference to someone on the company's side ("one of your colleagues", "someone who
+# works there", "your boss", "a callback"). The patterns above want the words in their usual order; customers
+# put them in any order, and the pair alone is rare outside a request (no match among the NLU's ~1,000 other
+# examples nor the benchmark's non-request turns). Someone to collect, sign or receive a parcel is not it.
+_WISH = (
+    r"(?:can|could|would|may|will|i'd|i\s+would|i\s+want|i\s+need|i\s+wish|please|pls|plz|rather|prefer|possible|"
+    r"wanna|gotta|let\s+me|is\s+there|are\s+there|any\s+chance|how\s+(?:do|can)\s+i|where\s+can\s+i)"
+)
+_ON_YOUR_SIDE = (
+    rf"(?<!another\s)(?<!other\s)(?<!my\s)(?:{_REAL}{_PERSON_NOUN}|{_WHOEVER}|your\s+boss|"
+    rf"{_SOMEONE}\s+(?:who|that)\s+(?:works|is\s+(?:from|at|with)|actually)|{_SOMEONE}{_FROM_YOU}|{_SOMEONE}\s+(?:real|human)|"
+    r"a\s+(?:call\s*back|phone\s+call)|(?:call|ring|phone)\s+me(?:\s+back)?)"
+)
+_LOOSE = re.compile(
+    rf"\b{_WISH}\b(?:\s+\S+){{0,8}}?\s+{_ON_YOUR_SIDE}\b"
+    r"(?!\s+(?:else|to\s+pick|pick|collect|sign|receive|use|be\s+there|at\s+the\s+door|leave))"
 )
 # The whole message is a call for a person: "human", "agent please", "REAL PERSON!!", "operator?"
 _SHORT = re.compile(
@@ -162,5 +178,9 @@ def asks_for_person(text: str) -> Optional[str]:
             before = re.split(r"[.!?,;]", message[:start])[-1][-_NEGATION_REACH:]
             if _NEGATION.search(before):
                 continue
+            return match.group(0).strip(" .,;:!?")
+    for sentence in re.split(r"[.!?;]", message):
+        match = _LOOSE.search(sentence)
+        if match and not _NEGATION.search(sentence[: match.start()][-_NEGATION_REACH:]):
             return match.group(0).strip(" .,;:!?")
     return None

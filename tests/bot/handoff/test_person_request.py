@@ -44,7 +44,6 @@ ASKS = [
     "how can i speak to someone about a bulk order",
     "ok. now put me through to an actual human being",
     "is anybody there from your support team?",
-    "hello? anyone there?",
     "Would it be possible to be transferred to one of your advisors?",
     # typos of the person word, one edit away
     "can I talk to a humna",
@@ -57,6 +56,10 @@ ASKS = [
     "there are a couple of things I'd rather go over with someone at your end first",
     "can i tlak to an agent",
     "I would like to pass some feedback about the delivery on to a supervisor, please",
+    # the loose form: a wish and someone on the company's side in the same sentence, in any order
+    "could you have somebody call me back about the invoice",
+    "any chance one of the people who work there could check my account?",
+    "I want to sort this out with an actual human",
 ]
 
 DOES_NOT_ASK = [
@@ -89,6 +92,10 @@ DOES_NOT_ASK = [
     "that's a tall order for one person",
     "I gave the box to the delivery person",
     "I'd like to go over the return policy first",
+    "could a person pick it up for me if I'm out?",
+    "can someone sign for it at the door",
+    "my boss wants an invoice, can you send one?",
+    "the agent said I could return it within 30 days",
     "",
     "   ",
 ]
