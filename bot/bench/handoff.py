@@ -3,7 +3,7 @@
 Plays the scripted conversations of `bot/bench/handoff_conversations.yml` (written for this benchmark:
 frustrated, confused, explicit requests for a person, happy, out-of-scope and policy topics, each with
 the outcome a good support product should reach) and of `handoff_conversations_fresh.yml`, `_third.yml`,
-`_fourth.yml` and `_fifth.yml` (sets written later by someone blind to the assistant's behaviour, each reported apart)
+`_fourth.yml`, `_fifth.yml` and `_sixth.yml` (sets written later by someone blind to the assistant's behaviour, each reported apart)
 against the real product, and measures whether the assistant handed the conversation to a person and with
 which reason.
 
@@ -56,12 +56,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CONVERSATIONS_FILE = Path(__file__).resolve().parent / "handoff_conversations.yml"
 # written later, blind to the assistant's behaviour: measured beside the first set, reported apart
 FRESH_CONVERSATIONS_FILE = Path(__file__).resolve().parent / "handoff_conversations_fresh.yml"
-# a third, fourth and fifth set, each written blind once the one before had been read
+# a third to a sixth set, each written blind once the one before had been read
 THIRD_CONVERSATIONS_FILE = Path(__file__).resolve().parent / "handoff_conversations_third.yml"
 FOURTH_CONVERSATIONS_FILE = Path(__file__).resolve().parent / "handoff_conversations_fourth.yml"
 FIFTH_CONVERSATIONS_FILE = Path(__file__).resolve().parent / "handoff_conversations_fifth.yml"
+SIXTH_CONVERSATIONS_FILE = Path(__file__).resolve().parent / "handoff_conversations_sixth.yml"
 CONVERSATION_FILES = (
-    CONVERSATIONS_FILE, FRESH_CONVERSATIONS_FILE, THIRD_CONVERSATIONS_FILE, FOURTH_CONVERSATIONS_FILE, FIFTH_CONVERSATIONS_FILE
+    CONVERSATIONS_FILE, FRESH_CONVERSATIONS_FILE, THIRD_CONVERSATIONS_FILE, FOURTH_CONVERSATIONS_FILE, FIFTH_CONVERSATIONS_FILE,
+    SIXTH_CONVERSATIONS_FILE,
 )
 DOCS_FILE = REPO_ROOT / "docs" / "benchmarks.md"
 SECTION_TITLE = "## Handoff decisions (issue 4)"
@@ -412,6 +414,11 @@ SET_DESCRIPTIONS = {
         "A fifth set, written on 2026-12-03 (evening) the same way, after the changes made for the fourth set's misses. "
         "Its first run is kept apart in `docs/bench-handoff-fifth-blind.json`; whether it has been read since is in "
         "the notes below."
+    ),
+    "handoff_conversations_sixth.yml": (
+        "A sixth set, written on 2026-12-03 (evening) the same way, after the changes made for the fifth set's misses "
+        "(including the loose form of a request for a person). Its first run is kept apart in "
+        "`docs/bench-handoff-sixth-blind.json`; whether it has been read since is in the notes below."
     ),
 }
 

@@ -13,6 +13,7 @@ show is added on top:
   meaning in other words (cosine); a wording like an earlier repetition counts too. Asking the
   same question for the third time hands off by itself: the assistant has not helped, however calmly
   the customer puts it;
+- a negative message right after the customer said an answer did not help;
 - the cues of the latest messages, once per message that has them: shouting, swearing and sarcasm when the
   message is at least somewhat negative ("THANK YOU!!" is not frustration), the customer saying they are
   angry, fed up or leaving (on such a message too), and always an explicit "third time I ask" or a legal threat.
@@ -40,6 +41,8 @@ class TurnSignal:
     signals: tuple[str, ...] = ()
     # the NLU's sentence embedding of the text (unit length), when it passed one on
     vector: Optional[np.ndarray] = field(default=None, compare=False, repr=False)
+    # the customer had just said an answer did not help
+    after_failure: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,10 @@ class FrustrationRules:
     repeat_ask_weight: float = 0.2  # "third time I ask", "still no refund", "I already told you"
     threat_legal_weight: float = 0.3
     upset_weight: float = 0.2  # "I'm getting really angry", "I'm so done with this", "this is ridiculous"
+    # added when the latest message is negative (scored at least after_failure_min_score) and follows the
+    # customer's rating that an answer did not help: annoyance at a failed attempt is where people give up
+    after_failure_weight: float = 0.1
+    after_failure_min_score: float = 0.45
     cue_memory: int = 2  # cues count while they are in one of the latest this many messages (each such message counts)
     cue_min_score: float = 0.3  # caps, profanity, sarcasm and upset count only on a message scored at least this
 
@@ -247,6 +254,9 @@ def conversation_frustration(turns: Sequence[TurnSignal], rules: FrustrationRule
     if same >= 2:
         weight = rules.threshold if same >= rules.repetition_handoff else rules.repetition_weight * (same - 1)
         parts.append((weight, f"repeated the same question {same} times"))
+
+    if recent[-1].after_failure and latest >= rules.after_failure_min_score and rules.after_failure_weight > 0:
+        parts.append((rules.after_failure_weight, "negative right after an answer that did not help"))
 
     memory = list(zip(recent, scores))[-rules.cue_memory :]
     weights = {

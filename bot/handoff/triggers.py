@@ -19,6 +19,8 @@ from bot.handoff.rules import HandoffRules
 
 # Messages that are not the customer speaking their mind (button payloads, ratings, our own triggers).
 IGNORED_INTENTS = ("handoff_resolved", "csat_rating", "answer_helped", "answer_not_helpful")
+# The customer's rating that an answer did not help: the message after it is read as following a failure.
+ANSWER_FAILED_INTENTS = ("answer_not_helpful",)
 # Inside a form, answers to its questions count only with an unmistakable cue.
 FORM_ANSWERS = ("inform", "affirm", "deny")
 STRONG_CUES = {"caps", "profanity", "repeat_ask", "sarcasm", "threat_legal", "upset"}
@@ -42,6 +44,7 @@ def conversation_turns(events: Iterable[Mapping[str, Any]]) -> List[TurnSignal]:
     turns: List[TurnSignal] = []
     counted: List[bool] = []  # per user message since the last reset: whether it is in `turns`
     in_form = False
+    after_failure = False  # the customer has just said an answer did not help
     for event in events:
         kind = event.get("event")
         if kind == "active_loop":
@@ -57,7 +60,10 @@ def conversation_turns(events: Iterable[Mapping[str, Any]]) -> List[TurnSignal]:
                 turns, counted = [], []
                 continue
             text = str(event.get("text") or "")
-            if not text or text.startswith("/") or ((parse.get("intent") or {}).get("name")) in IGNORED_INTENTS:
+            intent = (parse.get("intent") or {}).get("name")
+            if intent in ANSWER_FAILED_INTENTS:
+                after_failure = True
+            if not text or text.startswith("/") or intent in IGNORED_INTENTS:
                 counted.append(False)
                 continue
             frustration = parse.get("frustration") if isinstance(parse.get("frustration"), dict) else {}
@@ -68,7 +74,9 @@ def conversation_turns(events: Iterable[Mapping[str, Any]]) -> List[TurnSignal]:
                 continue
             vector = shared_vector(parse.get(SHARED_EMBEDDING_KEY), MODEL_NAME, DIMENSION)
             turns.append(TurnSignal(text=text, score=float(frustration.get("score") or 0.0),
-                                    signals=tuple(frustration.get("signals") or ()), vector=vector))
+                                    signals=tuple(frustration.get("signals") or ()), vector=vector,
+                                    after_failure=after_failure))
+            after_failure = False
             counted.append(True)
     return turns
 

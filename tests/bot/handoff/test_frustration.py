@@ -237,6 +237,15 @@ def test_one_clearly_negative_message_with_sarcasm_crosses_the_threshold() -> No
     assert not conversation_frustration([turn("great job, still not here", 0.75, "negative", "sarcasm")]).frustrated
 
 
+def test_a_negative_message_right_after_an_unhelpful_answer_weighs_more() -> None:
+    failed = TurnSignal("so I have to figure it out myself", 0.6, ("negative",), after_failure=True)
+    verdict = conversation_frustration([turn("how do I pair the buds", 0.1), failed])
+    assert verdict.score == pytest.approx(level(0.1, 0.6) + 0.1)
+    assert "negative right after an answer that did not help" in verdict.reasons
+    calm = TurnSignal("ok, what about the other setting?", 0.2, (), after_failure=True)
+    assert conversation_frustration([turn("how do I pair the buds", 0.1), calm]).reasons == ()
+
+
 def test_cues_fade_after_cue_memory_messages() -> None:
     turns = [turn("what the hell", 0.7, "profanity"), turn("ok", 0.2), turn("fine", 0.2)]
     assert not any("swearing" in reason for reason in conversation_frustration(turns).reasons)

@@ -63,3 +63,9 @@ def test_a_request_for_a_person_the_nlu_missed_hands_off_even_inside_a_form():
     # a button payload is the NLU's (and the rule's) business, and an old request does not count again
     assert decide([user("/request_human", intent="request_human")], load_rules()) is None
     assert decide([user("I'd like to speak to a manager"), user("ok, thanks for sorting it")], load_rules()) is None
+
+
+def test_the_message_after_a_did_not_help_rating_is_marked():
+    events = [user("how do I pair the buds", 0.1, intent="ask_question"), user("/answer_not_helpful", intent="answer_not_helpful"),
+              user("so I have to figure it out myself", 0.6, intent="complain"), user("ok", 0.1)]
+    assert [t.after_failure for t in conversation_turns(events)] == [False, True, False]
