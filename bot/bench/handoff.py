@@ -3,9 +3,9 @@
 Plays the scripted conversations of `bot/bench/handoff_conversations.yml` (written for this benchmark:
 frustrated, confused, explicit requests for a person, happy, out-of-scope and policy topics, each with
 the outcome a good support product should reach) and of `handoff_conversations_fresh.yml`, `_third.yml`,
-`_fourth.yml`, `_fifth.yml` and `_sixth.yml` (sets written later by someone blind to the assistant's behaviour, each reported apart)
-against the real product, and measures whether the assistant handed the conversation to a person and with
-which reason.
+`_fourth.yml`, `_fifth.yml` and `_sixth.yml` (sets written later by someone blind to the assistant's
+behaviour, each reported apart) against the real product, and measures whether the assistant handed the
+conversation to a person and with which reason.
 
 1. Starts the action server, the Rasa server (the trained model in models/, trained first with
    `bot.runner.train`; Rasa's fingerprint skips training when nothing changed) and the web app through
@@ -56,14 +56,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CONVERSATIONS_FILE = Path(__file__).resolve().parent / "handoff_conversations.yml"
 # written later, blind to the assistant's behaviour: measured beside the first set, reported apart
 FRESH_CONVERSATIONS_FILE = Path(__file__).resolve().parent / "handoff_conversations_fresh.yml"
-# a third to a sixth set, each written blind once the one before had been read
-THIRD_CONVERSATIONS_FILE = Path(__file__).resolve().parent / "handoff_conversations_third.yml"
-FOURTH_CONVERSATIONS_FILE = Path(__file__).resolve().parent / "handoff_conversations_fourth.yml"
-FIFTH_CONVERSATIONS_FILE = Path(__file__).resolve().parent / "handoff_conversations_fifth.yml"
-SIXTH_CONVERSATIONS_FILE = Path(__file__).resolve().parent / "handoff_conversations_sixth.yml"
-CONVERSATION_FILES = (
-    CONVERSATIONS_FILE, FRESH_CONVERSATIONS_FILE, THIRD_CONVERSATIONS_FILE, FOURTH_CONVERSATIONS_FILE, FIFTH_CONVERSATIONS_FILE,
-    SIXTH_CONVERSATIONS_FILE,
+# the third to the sixth set, each written blind once the one before had been read
+CONVERSATION_FILES = (CONVERSATIONS_FILE, FRESH_CONVERSATIONS_FILE) + tuple(
+    CONVERSATIONS_FILE.parent / f"handoff_conversations_{name}.yml" for name in ("third", "fourth", "fifth", "sixth")
 )
 DOCS_FILE = REPO_ROOT / "docs" / "benchmarks.md"
 SECTION_TITLE = "## Handoff decisions (issue 4)"

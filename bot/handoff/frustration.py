@@ -146,8 +146,8 @@ _SENTENCE_END = re.compile(r"(?<=[.?!;])\s+")
 
 def _sentences(text: str, min_words: int) -> list[str]:
     """The message and, when it has several, each of its sentences of at least `min_words` words."""
-    parts = [part for part in _SENTENCE_END.split(text.strip()) if _word_count(part) >= min_words]
-    return [text, *parts] if len(parts) > 1 or (parts and parts[0] != text.strip()) else [text]
+    whole = text.strip()
+    return [text, *(part for part in _SENTENCE_END.split(whole) if part != whole and _word_count(part) >= min_words)]
 
 
 def repeats(first: str, second: str, threshold: float, min_words: int) -> bool:

@@ -63,6 +63,11 @@ _REQUEST = (
 _NEGATION = re.compile(r"\b(?:don't|dont|do\s+not|doesn't|didn't|no\s+need|not|never|without|no)\b")
 _NEGATION_REACH = 30
 
+
+def _negated(preceding: str) -> bool:
+    """Whether the words just before a request (its own clause or sentence) negate it."""
+    return _NEGATION.search(preceding[-_NEGATION_REACH:]) is not None
+
 _PATTERNS = (
     # "can I speak to a real person", "I'd like to be transferred to a staff member", "please connect me with an agent"
     re.compile(rf"(?:^|[.!?,;:]\s*|\b)(?:{_REQUEST})\s+(?:\w+\s+){{0,3}}?{_CONTACT}{_TO}\s+{_ANY_PERSON}"),
@@ -175,12 +180,11 @@ def asks_for_person(text: str) -> Optional[str]:
         for match in pattern.finditer(message):
             # the clause before the request (a match may start with the punctuation that opens it)
             start = match.start() + len(match.group(0)) - len(match.group(0).lstrip(" .,;:!?"))
-            before = re.split(r"[.!?,;]", message[:start])[-1][-_NEGATION_REACH:]
-            if _NEGATION.search(before):
+            if _negated(re.split(r"[.!?,;]", message[:start])[-1]):
                 continue
             return match.group(0).strip(" .,;:!?")
     for sentence in re.split(r"[.!?;]", message):
         match = _LOOSE.search(sentence)
-        if match and not _NEGATION.search(sentence[: match.start()][-_NEGATION_REACH:]):
+        if match and not _negated(sentence[: match.start()]):
             return match.group(0).strip(" .,;:!?")
     return None

@@ -56,11 +56,11 @@ def conversation_turns(events: Iterable[Mapping[str, Any]]) -> List[TurnSignal]:
                 turns.pop()
         elif kind == "user":
             parse = event.get("parse_data") or {}
-            if ((parse.get("intent") or {}).get("name")) == "handoff_resolved":
+            intent = (parse.get("intent") or {}).get("name")
+            if intent == "handoff_resolved":
                 turns, counted = [], []
                 continue
             text = str(event.get("text") or "")
-            intent = (parse.get("intent") or {}).get("name")
             if intent in ANSWER_FAILED_INTENTS:
                 after_failure = True
             if not text or text.startswith("/") or intent in IGNORED_INTENTS:
@@ -68,7 +68,7 @@ def conversation_turns(events: Iterable[Mapping[str, Any]]) -> List[TurnSignal]:
                 continue
             frustration = parse.get("frustration") if isinstance(parse.get("frustration"), dict) else {}
             signals = set(frustration.get("signals") or ())
-            if in_form and ((parse.get("intent") or {}).get("name")) in FORM_ANSWERS and not signals & STRONG_CUES:
+            if in_form and intent in FORM_ANSWERS and not signals & STRONG_CUES:
                 # an answer to the form's question ("they don't fit my ears") is information, not a mood
                 counted.append(False)
                 continue
