@@ -8,8 +8,10 @@ below the default threshold, a second one or an explicit cue crosses it. What a 
 show is added on top:
 
 - rising negativity: the scores climb over several messages;
+- sustained unhappiness: each of the latest few messages reads as unhappy (icy politeness keeps each score
+  modest, but not one message of the run is content);
 - repetition: the customer sends the same question again: similar text (character trigram Jaccard, of the
-  whole messages or of one of their sentences) or, when the NLU passed on its sentence embeddings, the same
+  whole messages or of one of their sentences or clauses) or, when the NLU passed on its sentence embeddings, the same
   meaning in other words (cosine); a wording like an earlier repetition counts too. Asking the
   same question for the third time hands off by itself: the assistant has not helped, however calmly
   the customer puts it;
@@ -66,6 +68,11 @@ class FrustrationRules:
     rising_min_messages: int = 3
     rising_min_increase: float = 0.3  # from the lowest to the latest score of the rising run
     rising_min_latest: float = 0.5  # a climb from 0.05 to 0.35 is not negativity yet
+    # added when each of the latest few messages reads as unhappy: politeness can hide how bad each one is, not
+    # that the customer has not had one good moment in the conversation
+    sustained_weight: float = 0.15
+    sustained_messages: int = 3
+    sustained_min_score: float = 0.35
     repetition_weight: float = 0.15  # added per repetition of the latest message (beyond the first)
     repetition_similarity: float = 0.5  # character-trigram Jaccard at which two messages are the same question
     repetition_min_words: int = 3  # "yes", "no" and order numbers are repeated by design
@@ -141,11 +148,12 @@ def _word_count(text: str) -> int:
     return len(_normalise(text).split())
 
 
-_SENTENCE_END = re.compile(r"(?<=[.?!;])\s+")
+# sentences and comma-joined clauses: "I don't want the FedEx thing, I want you to change the address" holds the demand
+_SENTENCE_END = re.compile(r"(?<=[.?!;,])\s+")
 
 
 def _sentences(text: str, min_words: int) -> list[str]:
-    """The message and, when it has several, each of its sentences of at least `min_words` words."""
+    """The message and, when it has several, each of its sentences or clauses of at least `min_words` words."""
     whole = text.strip()
     return [text, *(part for part in _SENTENCE_END.split(whole) if part != whole and _word_count(part) >= min_words)]
 
@@ -249,6 +257,10 @@ def conversation_frustration(turns: Sequence[TurnSignal], rules: FrustrationRule
         low = min(scores[-run:])
         if latest - low >= rules.rising_min_increase:
             parts.append((rules.rising_weight, f"rising negativity over {run} messages ({low:.2f} → {latest:.2f})"))
+
+    streak = scores[-rules.sustained_messages :]
+    if len(streak) == rules.sustained_messages and min(streak) >= rules.sustained_min_score and rules.sustained_weight > 0:
+        parts.append((rules.sustained_weight, f"unhappy in each of the last {len(streak)} messages"))
 
     same = 1 + _same_as_latest(recent, rules)
     if same >= 2:

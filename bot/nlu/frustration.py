@@ -9,10 +9,11 @@ rules in `bot/handoff/frustration.py`:
 - `profanity`: mild swearing ("what the hell", "crap", "wtf", ...);
 - `repeat_ask`: the customer says they are asking again ("third time I ask", "still no refund",
   "I already told you", "AGAIN");
-- `sarcasm`: praise wrapped around a problem ("great, just great, another delay", "thanks for nothing");
+- `sarcasm`: praise wrapped around a problem ("great, just great, another delay", "thanks for nothing"), and
+  politeness used as a weapon ("thanks for the tracking number I already have", "I'll just wait then, shall I?");
 - `threat_legal`: chargebacks, lawyers, courts, consumer-protection complaints;
-- `upset`: the customer says how they feel ("I'm getting really angry", "I'm so done with this", "I'm really
-  disappointed"), calls the situation unacceptable ("this is ridiculous"), says they are leaving ("thinking of
+- `upset`: the customer says how they feel ("I'm getting really angry", "I'm so done with this", "Really
+  disappointed.", "I expected better than this"), calls the situation unacceptable ("this is ridiculous"), says they are leaving ("thinking of
   shopping there from now on", "never ordering from you again") or threatens a bad review. A signal only, not a
   model feature.
 
@@ -147,7 +148,16 @@ _SARCASM_PHRASE = re.compile(
     # a device called a paperweight; "oh great, another survey"; "great job, really"
     r"|\b(?:paperweight|doorstop)\b"
     r"|^\W*oh,? (?:great|wonderful|fantastic|perfect|lovely|brilliant|joy|goody|super|marvell?ous),? (?:a|an|another|more)\b"
-    r"|\b(?:great|good|nice|fine|brilliant|fantastic) (?:job|work|going|stuff),? really\b(?! (?:appreciate|helped|good|great))",
+    r"|\b(?:great|good|nice|fine|brilliant|fantastic) (?:job|work|going|stuff),? really\b(?! (?:appreciate|helped|good|great))"
+    # politeness as a weapon: thanks for what the customer already had, a resigned "I'll just ... then, shall I?",
+    # "since that seems to be all I'm allowed to do", praise underlined by a bare "Really." ("Lovely. Really.")
+    r"|\b(?:thanks?|thank you|thx|cheers)\b[^.?!,]{0,40}\bfor (?:the|that|this|your|a|an)\b[^.?!,]{0,40}\b(?:I|we) already "
+    r"(?:have|had|knew|know|got|found|sent|gave|read|tried|did|mentioned|told)\b"
+    r"|\bI'?ll just\b[^.?!]{0,60},? (?:shall|should|will|do) I\?"
+    r"|\b(?:seems|appears) to be (?:all|the only thing|everything) (?:I'?m|I am|I can|I'?ve been|we'?re|you'?ll let me)\b"
+    r"|\ball (?:I'?m|I am) (?:allowed|permitted|able|supposed) to do\b"
+    r"|\b(?:lovely|great|wonderful|fantastic|brilliant|perfect|marvell?ous|super|superb|helpful|invaluable|amazing)[.!]+\s+"
+    r"(?:really|truly|seriously|honestly)[.!]+",
     re.IGNORECASE,
 )
 # A long wait or lateness stated as a fact ("waiting over four hours", "7 hours late", "on hold for 40 minutes");
@@ -176,7 +186,12 @@ _UPSET = re.compile(
     r"a (?:bit|little)|rather|increasingly|completely)\s+)*" + _FEELING + r"\b"
     r"|\b(?:this|that|it|which)(?: is|'s| was)(?: (?:just|absolutely|completely|totally|honestly|frankly|really|so|beyond))?"
     r" (?:ridiculous|unacceptable|outrageous|absurd|a joke|a farce|a disgrace|disgraceful|pathetic|insane|infuriating|"
-    r"beyond a joke|shambolic|a shambles)\b(?! if\b)"
+    r"beyond a joke|shambolic|a shambles|(?:really |very |so |deeply |hugely |extremely |incredibly )?disappointing)\b(?! if\b)"
+    # a feeling with no "I'm" in front, at the start of a sentence: "Really disappointed.", "Honestly fuming."
+    r"|(?:^|[.!?]\s+)(?:(?:really|very|so|truly|deeply|hugely|massively|extremely|incredibly|honestly|just|pretty|quite|"
+    r"bitterly|utterly|absolutely)\s+)*(?:disappointed|disappointing|gutted|let down|fuming|furious|livid|annoyed|frustrated|fed up)\b"
+    r"|\b(?:I|we) (?:honestly |really |frankly |genuinely )?expected (?:a lot |much |far |way |so much |a bit |a little )?"
+    r"(?:better|more) (?:than this|from (?:you|a company|a shop|brightwave))\b"
     r"|\b(?:I'?ve|I have) had (?:it|enough)\b|\bfed up\b|\bsick and tired\b|\bat my wits'? end\b"
     # leaving: "I'm seriously thinking of shopping there from now on", "never ordering from you again"
     r"|\b(?:thinking (?:of|about)|going to|about to|I'?ll|I will|gonna)\s+(?:just\s+)?(?:shop|shopping|buy|buying|order|ordering|"

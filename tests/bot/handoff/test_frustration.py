@@ -118,6 +118,18 @@ def test_a_question_repeated_inside_new_words_is_repetition_and_rewordings_chain
     assert not repeats("Where is my order? Thank you so much.", "Can I return the buds? Thank you so much.", 0.5, 3)
 
 
+def test_a_demand_after_a_comma_is_a_repetition_of_the_same_demand_alone() -> None:
+    # "no, I don't want X, I want Y" and then "I want Y." twice: three times the same demand
+    turns = [turn("can you change the delivery address on 104633", 0.01),
+             turn("I don't want to sign up for some courier account, I want you to change the address", 0.03),
+             turn("I want you to change the address.", 0.07)]
+    assert "repeated the same question 2 times" in conversation_frustration(turns).reasons
+    verdict = conversation_frustration([*turns, turn("I want you to change the address.", 0.07)])
+    assert verdict.frustrated and verdict.reasons[0] == "repeated the same question 3 times"
+    # a clause shorter than repetition_min_words is not compared on its own
+    assert not repeats("yes, the black one, order 104512 please", "the black one", 0.5, 4)
+
+
 def test_the_third_time_the_same_question_is_frustration_however_calmly_asked() -> None:
     turns = [turn("when will my refund arrive", 0.1), turn("when will my refund arrive??", 0.2),
              turn("when will my refund arrive, please", 0.02)]
@@ -244,6 +256,22 @@ def test_a_negative_message_right_after_an_unhelpful_answer_weighs_more() -> Non
     assert "negative right after an answer that did not help" in verdict.reasons
     calm = TurnSignal("ok, what about the other setting?", 0.2, (), after_failure=True)
     assert conversation_frustration([turn("how do I pair the buds", 0.1), calm]).reasons == ()
+
+
+def test_unhappy_in_each_of_the_latest_messages_weighs_more() -> None:
+    # three messages that each read as unhappy, however politely put, then a sarcastic one
+    polite = [turn("I'd like to know why my order hasn't shipped yet.", 0.75), turn("I paid for express.", 0.4),
+              turn("I'll just keep refreshing the page then, shall I? Lovely.", 0.37, "sarcasm")]
+    verdict = conversation_frustration(polite)
+    assert verdict.frustrated
+    assert verdict.score == pytest.approx(level(0.75, 0.4, 0.37) + 0.15 + 0.15)
+    assert "unhappy in each of the last 3 messages" in verdict.reasons
+    # one calm message in the run breaks it
+    calm = [polite[0], turn("ok thanks", 0.1), polite[2]]
+    assert "unhappy in each of the last 3 messages" not in conversation_frustration(calm).reasons
+    # and it is a setting
+    off = conversation_frustration(polite, FrustrationRules(sustained_weight=0.0))
+    assert not off.frustrated
 
 
 def test_cues_fade_after_cue_memory_messages() -> None:

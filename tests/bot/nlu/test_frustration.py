@@ -79,6 +79,12 @@ from tests.bot.knowledge.conftest import FakeEmbedder
         ("wow. amazing. the article I already read twice", {"sarcasm", "repeat_ask"}),
         ("it would be ridiculous if the case didn't fit", set()),
         ("my daughter is upset the watch strap broke, can I get a new one?", set()),
+        # a feeling without "I'm" in front, and expecting better
+        ("Honestly I expected better. Really disappointed.", {"upset"}),
+        ("so disappointing, the strap snapped in a week", {"upset"}),
+        ("I'd expected a lot more from a company like yours", set()),
+        ("we really expected more from you than this", {"upset"}),
+        ("I'm not disappointed at all, it's fine", set()),
     ],
 )
 def test_cue_signals(text: str, expected: set[str]) -> None:
@@ -107,6 +113,12 @@ def test_cue_signals(text: str, expected: set[str]) -> None:
         "stellar service, three days and not a single reply",
         "oh look, another delay",
         "I love being put on hold",
+        # politeness as a weapon
+        "Thanks so much for the receipt I already have. Very helpful.",
+        "I'll just ring again tomorrow then, shall I?",
+        "I'll wait, since that seems to be all I'm allowed to do",
+        "Well that's all I'm allowed to do apparently",
+        "Superb. Really.",
     ],
 )
 def test_sarcasm_in_its_general_forms(text: str) -> None:
@@ -130,6 +142,11 @@ def test_sarcasm_in_its_general_forms(text: str) -> None:
         "perfect, nothing else for now, thanks",
         "the quality is not great",
         "I love being able to track the parcel",
+        "thanks for the link, I already had it bookmarked but it's handy",
+        "thanks for the tip, I just tried it and it works",
+        "ok I'll just wait then, thanks",
+        "shall I send you a photo of the box?",
+        "Lovely, thanks. Really appreciate it.",
     ],
 )
 def test_sincere_praise_is_not_sarcasm(text: str) -> None:
