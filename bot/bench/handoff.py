@@ -474,7 +474,7 @@ def docs_section(results: Sequence[SetResult], combined: Mapping[str, Any], run:
                  f"{pct(combined['handed_off']['precision'])}, recall {pct(combined['handed_off']['recall'])}; recall on "
                  f"frustrated and explicit-request conversations {pct(t['recall_frustrated_and_explicit'])}.", "",
                  "Against the target of issue 4 (recall 100 % on frustrated and explicit-request conversations, "
-                 "precision ≥ 90 %), both sets together: " + verdict_text(combined)]
+                 f"precision ≥ 90 %), all {len(results)} sets together: " + verdict_text(combined)]
     else:
         body += ["Against the target of issue 4 (recall 100 % on frustrated and explicit-request conversations, "
                  "precision ≥ 90 %): " + verdict_text(combined)]
