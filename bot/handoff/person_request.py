@@ -29,7 +29,8 @@ _PERSON_NOUN = (
     r"staff(?:\s+member)?|member\s+of\s+(?:your\s+|the\s+)?(?:staff|team)|team\s+member|employee|advis[eo]r|associate|"
     r"customer\s+(?:service|support|care)(?:\s+(?:agent|rep|representative|person|team|staff))?|"
     r"support\s+(?:agent|person|team|staff)|somebody\s+real|someone\s+real|colleagues?|specialist|"
-    r"(?:returns|billing|sales|business|support|customer\s+service|accounts?)\s+(?:department|team|desk))"
+    r"(?:returns|billing|sales|business|support|customer\s+service|accounts?|warranty|repairs?|technical|tech|refunds?|"
+    r"complaints?|escalations?|delivery|shipping|orders?)\s+(?:department|team|desk))"
 )
 _SOMEONE = r"(?:someone|somebody|anyone|anybody)"
 _FROM_YOU = r"(?:\s+(?:from|at|on|in|of)\s+(?:your|the|brightwave(?:'s)?)\s+(?:team|staff|company|store|shop|support|side|end|customer\s+service))"
@@ -38,7 +39,7 @@ PERSON = rf"(?:{_REAL}{_PERSON_NOUN}(?:{_FROM_YOU})?|{_SOMEONE}{_FROM_YOU}|{_SOM
 
 # whoever does a job: "pass me to whoever handles business orders"
 _WHOEVER = (
-    r"(?:whoever|the\s+(?:person|people)\s+(?:who|that))\s+"
+    r"(?:whoever|the\s+(?:person|people|team|department|folks)\s+(?:who|that))\s+"
     r"(?:handles|deals\s+with|is\s+in\s+charge\s+of|looks\s+after|manages|does|can|could|is\s+responsible\s+for)"
 )
 # after a contact verb a bare "someone" is a person too: "can I talk to someone?" (to a bot) means a human

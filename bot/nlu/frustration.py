@@ -101,7 +101,8 @@ _REPEAT_ASK = re.compile(
     r"checked|followed|restarted|rebooted)\b[^.?!]{0,40}\b(?:twice|two times|three times|\d+ times|several times|again)\b"
     r"|\balready (?:asked|told|said|explained|sent|gave|given|did|done|tried|contacted|emailed|called|reset|reported)\b"
     r"|\bas I (?:already )?(?:said|told you|explained|mentioned)\b"
-    r"|\bfor the last time\b|\bI repeat\b|\bkeep (?:asking|telling|saying|sending)\b|\bask(?:ed|ing)? (?:this|that) before\b"
+    r"|\bfor the last time\b|\bI repeat\b|\bkeep (?:asking|telling|saying|sending)\b|\bstop (?:telling|saying to|asking) me\b"
+    r"|\bask(?:ed|ing)? (?:this|that) before\b"
     r"|\b(?:second|third|fourth|fifth|2nd|3rd|4th|5th)\b(?: \w+){0,3} in a row\b"
     r"|\b(?:two|three|four|five|\d+) (?:times|deliveries|orders|parcels|packages|replacements|units) in a row\b"
     r"|\bover and over\b|\bagain and again\b|\btime after time\b|\byet another\b",

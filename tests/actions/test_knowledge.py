@@ -49,6 +49,8 @@ def decision(action: str, hits) -> AnswerDecision:
                           reason="test")
 
 
+# the entity a click on an offered article's button carries (/inform{"kb_article": "pair-headphones"})
+PICK = [{"entity": "kb_article", "value": "pair-headphones"}]
 RANKING = [hit("reset-pulse-700"), hit("pair-headphones", 0.7), hit("update-firmware", 0.6)]
 
 
@@ -120,10 +122,23 @@ def test_without_an_index_the_customer_is_told_plainly(services):
 
 
 def test_chosen_article_is_shown(services, kb):
-    events, dispatcher = run(ActionShowArticle(), make_tracker(intent="inform", slots={
+    events, dispatcher = run(ActionShowArticle(), make_tracker(intent="inform", entities=PICK, slots={
         "kb_article": "pair-headphones", "kb_question": "headphones problem"}))
     assert "Pair Headphones" in dispatcher.messages[0]["text"]
     assert slots(events)["kb_article"] == "pair-headphones"
+
+
+def test_details_typed_during_an_offer_are_not_a_pick(services, kb):
+    # "jane.doe@example.com" after a question that named an order: no article was chosen, the help centre works
+    events, dispatcher = run(ActionShowArticle(), make_tracker(text="jane.doe@example.com", intent="inform", slots={
+        "kb_question": "my watch screen flickers, order 102250", "kb_misses": 1, "kb_offer_open": True}))
+    assert "pick it" in texts(dispatcher) and "can't search" not in texts(dispatcher)
+    assert events == []  # the offer stays open and counted
+    assert kinds(services) == []
+    # nor after an answer, whose article is still in the slot: it is not shown again
+    events, dispatcher = run(ActionShowArticle(), make_tracker(text="order 102250", intent="inform", slots={
+        "kb_article": "reset-pulse-700", "kb_question": "how do I reset my pulse 700"}))
+    assert "pick it" in texts(dispatcher) and events == []
 
 
 def test_helpful_rating_is_recorded(services, kb):
@@ -172,7 +187,7 @@ def test_an_offer_of_articles_counts_as_a_miss_until_one_is_picked(services, kb)
     events, _ = run(ActionAnswerQuestion(), make_tracker(text="headphones problem", intent="ask_question"))
     assert slots(events)["kb_misses"] == 1 and slots(events)["kb_offer_open"] is True
     # picked: the offer helped, the miss is taken back
-    events, _ = run(ActionShowArticle(), make_tracker(intent="inform", slots={
+    events, _ = run(ActionShowArticle(), make_tracker(intent="inform", entities=PICK, slots={
         "kb_article": "pair-headphones", "kb_question": "headphones problem", "kb_misses": 1, "kb_offer_open": True}))
     assert slots(events)["kb_misses"] == 0 and slots(events)["kb_offer_open"] is False
     # "None of these": the offer was the miss, it is not counted twice

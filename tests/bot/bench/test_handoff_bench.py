@@ -244,7 +244,7 @@ def test_the_docs_section_reports_each_set_apart_and_both_together() -> None:
     section = docs_section([SetResult(CONVERSATIONS_FILE, first), SetResult(FRESH_CONVERSATIONS_FILE, first)], first, run)
     assert "### `handoff_conversations.yml`" in section and "### `handoff_conversations_fresh.yml`" in section
     assert "No longer unseen" in section and "had not seen the assistant run" in section
-    assert "both sets together: **Target missed.**" in section
+    assert "all 2 sets together: **Target missed.**" in section
 
 
 def test_the_always_open_configuration_keeps_the_shipped_triggers(tmp_path: Path) -> None:

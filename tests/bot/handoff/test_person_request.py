@@ -53,6 +53,9 @@ ASKS = [
     "if that's not something you can do, could you pass me to whoever handles warranty claims?",
     "can you find me someone who knows about bulk orders",
     "I'd like to speak to the billing department",
+    # a team named by what it does
+    "could you pass me to the warranty team",
+    "can I speak to the team that handles refunds",
     "there are a couple of things I'd rather go over with someone at your end first",
     "can i tlak to an agent",
     "I would like to pass some feedback about the delivery on to a supervisor, please",
@@ -63,6 +66,8 @@ ASKS = [
 ]
 
 DOES_NOT_ASK = [
+    "does the warranty team cover water damage?",
+    "how long does the repairs team usually take?",
     "I spoke to an agent yesterday and they said it shipped",
     "my manager bought this laptop for me",
     "I don't need to talk to a person, just tell me the status",

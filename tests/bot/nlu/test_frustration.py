@@ -85,6 +85,9 @@ from tests.bot.knowledge.conftest import FakeEmbedder
         ("I'd expected a lot more from a company like yours", set()),
         ("we really expected more from you than this", {"upset"}),
         ("I'm not disappointed at all, it's fine", set()),
+        # told the same thing again by the assistant
+        ("stop telling me to restart it", {"repeat_ask"}),
+        ("could you stop sending me marketing emails?", set()),
     ],
 )
 def test_cue_signals(text: str, expected: set[str]) -> None:
