@@ -1,6 +1,7 @@
 """Returns, exchanges and refunds: which item, refund or exchange, why; and where the money is."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any, Dict, List, Optional, Sequence, Text
 
@@ -66,6 +67,22 @@ def validate_kind(value: Any, dispatcher: CollectingDispatcher) -> Dict[Text, An
             return {"return_kind": kind}
     dispatcher.utter_message(text="Would you like your money back (refund), or the same item again or another one (exchange)?")
     return {"return_kind": None}
+
+
+# A reason typed in words the NLU reads as `stop` ("I changed my mind", "don't need it any more"). Asked why they
+# are returning something, that is the answer; "never mind" or "don't want to return it" is not a reason.
+_REASON_READ_AS_STOP = re.compile(
+    r"\b(?:changed? (?:my|our) minds?|(?:don'?t|do not|no longer) (?:need|want) (?:it|them|this|that)(?:\s|[.!,]|$)|"
+    r"no longer (?:need|want)(?:ed)?\b(?! to))",
+    re.IGNORECASE,
+)
+
+
+def reason_read_as_stop(text: str) -> Optional[str]:
+    """The return reason in a message the NLU classified as `stop`, if it states one."""
+    if not _REASON_READ_AS_STOP.search(text or ""):
+        return None
+    return validate_reason(text, CollectingDispatcher())["return_reason"]
 
 
 def validate_reason(value: Any, dispatcher: CollectingDispatcher) -> Dict[Text, Any]:

@@ -174,6 +174,28 @@ def test_task_switch_inside_the_form_is_undone(services):
     assert slots(events)["order_flow"] == "return"
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("I changed my mind", "changed my mind"),
+    ("changed my mind tbh", "changed my mind"),
+    ("just don't need it anymore", "changed my mind"),
+    ("stop", None),
+    ("never mind", None),
+    ("I don't want to return it any more", None),
+])
+def test_a_reason_the_nlu_reads_as_stop_is_taken_when_asked_why(services, text, expected):
+    # asked why, "I changed my mind" typed instead of clicked is read as `stop`; a real stop still stops the return
+    asking = {"order_flow": "return", "form_flow": "return", "requested_slot": "return_reason",
+              "order_number": "103877", "email": "jane.doe@example.com", "verified_order": "103877",
+              "return_item": "BW-WBP", "return_kind": "refund"}
+    tracker = make_tracker(text=text, intent="stop", active_loop="order_form", slots=asking)
+    events = asyncio.run(ValidateOrderForm().run(CollectingDispatcher(), tracker, DOMAIN))
+    assert slots(events).get("return_reason") == expected
+    # the same words at another question are not a reason
+    elsewhere = make_tracker(text=text, intent="stop", active_loop="order_form", slots={**asking, "requested_slot": "return_kind"})
+    events = asyncio.run(ValidateOrderForm().run(CollectingDispatcher(), elsewhere, DOMAIN))
+    assert "return_reason" not in slots(events)
+
+
 # -- the tasks' actions ---------------------------------------------------------------------
 
 def test_status_of_a_shipped_order_has_tracking(services):

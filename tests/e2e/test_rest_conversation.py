@@ -76,6 +76,17 @@ def test_return_with_item_choice_and_refund(servers):
     assert "RA-103877-" in reply and "label" in reply
 
 
+def test_a_typed_reason_that_sounds_like_stop_keeps_the_return_going(servers):
+    # "changed my mind" typed at the reason question (not clicked): the NLU reads it as `stop`
+    customer = new_sender()
+    servers.say(customer, "i want to return something from order 103877")
+    servers.say(customer, "jane.doe@example.com")
+    servers.say(customer, '/inform{"return_item": "BW-WBP"}')  # the other test returns the cable
+    assert "reason" in text_of(servers.say(customer, "refund"))
+    reply = text_of(servers.say(customer, "I changed my mind"))
+    assert "RA-103877-" in reply and "label" in reply
+
+
 def test_return_past_the_window_offers_warranty(servers):
     customer = new_sender()
     servers.say(customer, "I'd like to send back my watch, order 102250")
