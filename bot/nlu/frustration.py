@@ -191,7 +191,7 @@ _UPSET = re.compile(
     # a feeling with no "I'm" in front, at the start of a sentence: "Really disappointed.", "Honestly fuming."
     r"|(?:^|[.!?]\s+)(?:(?:really|very|so|truly|deeply|hugely|massively|extremely|incredibly|honestly|just|pretty|quite|"
     r"bitterly|utterly|absolutely)\s+)*(?:disappointed|disappointing|gutted|let down|fuming|furious|livid|annoyed|frustrated|fed up)\b"
-    r"|\b(?:I|we) (?:honestly |really |frankly |genuinely )?expected (?:a lot |much |far |way |so much |a bit |a little )?"
+    r"|\b(?:I|we|I'd|we'd|I had|we had) (?:honestly |really |frankly |genuinely )?expected (?:a lot |much |far |way |so much |a bit |a little )?"
     r"(?:better|more) (?:than this|from (?:you|a company|a shop|brightwave))\b"
     r"|\b(?:I'?ve|I have) had (?:it|enough)\b|\bfed up\b|\bsick and tired\b|\bat my wits'? end\b"
     # leaving: "I'm seriously thinking of shopping there from now on", "never ordering from you again"

@@ -82,7 +82,8 @@ from tests.bot.knowledge.conftest import FakeEmbedder
         # a feeling without "I'm" in front, and expecting better
         ("Honestly I expected better. Really disappointed.", {"upset"}),
         ("so disappointing, the strap snapped in a week", {"upset"}),
-        ("I'd expected a lot more from a company like yours", set()),
+        ("I'd expected a lot more from a company like yours", {"upset"}),
+        ("I expected it to arrive on Friday, is it still on track?", set()),
         ("we really expected more from you than this", {"upset"}),
         ("I'm not disappointed at all, it's fine", set()),
         # told the same thing again by the assistant
