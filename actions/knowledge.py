@@ -30,9 +30,11 @@ HELPED = ("affirm", "answer_helped")
 NO_ANSWER = "I'm sorry, I don't have a good answer to that in our help centre. You can ask me another way, or a person from our team can help."
 PERSON_BUTTON = [{"title": "Talk to a person", "payload": "/request_human"}]
 UNAVAILABLE = "I'm sorry, I can't search our help centre right now. Our team can help: " + TEAM_CONTACT
-# details typed while articles are on offer ("jane.doe@example.com" after a question that named an order)
+# details typed while articles are on offer ("jane.doe@example.com" after a question that named an order), or
+# after an answer
 NOT_A_PICK = ("Thanks. If one of the articles above fits, pick it; otherwise tell me in a few words what you need "
               "and I'll take it from there.")
+NOT_A_QUESTION = "Thanks. Tell me in a few words what you need, and I'll take it from there."
 
 
 def render_answer(hit: SearchHit, base_url: str) -> str:
@@ -145,7 +147,7 @@ class ActionShowArticle(Action):
         if not chosen or typed:
             # an `inform` with no article in it (an email, an order number) is not a pick: the offer stays open
             # (a "no" to an answer also lands here, with the next best article set by action_rate_answer)
-            dispatcher.utter_message(text=NOT_A_PICK)
+            dispatcher.utter_message(text=NOT_A_PICK if tracker.get_slot("kb_offer_open") else NOT_A_QUESTION)
             return []
         question = tracker.get_slot("kb_question") or question_of(tracker)
         offered = [a for a in (tracker.get_slot("kb_alternatives") or []) if a != chosen]
