@@ -126,7 +126,9 @@ class ActionAnswerQuestion(Action):
                          for h in decision.hits]
                 + [{"title": "None of these", "payload": "/answer_not_helpful"}],
             )
-            return [SlotSet("kb_question", question), SlotSet("kb_article", None), SlotSet("kb_alternatives", []),
+            # the offered articles: once the customer picks one, the others are the next best if it does not help
+            return [SlotSet("kb_question", question), SlotSet("kb_article", None),
+                    SlotSet("kb_alternatives", [h.article_id for h in decision.hits]),
                     SlotSet("kb_misses", misses), SlotSet("kb_offer_open", True)]
         return no_answer(tracker, question, dispatcher)
 

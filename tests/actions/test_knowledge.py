@@ -89,6 +89,7 @@ def test_grey_zone_asks_which_article(services, kb):
     assert [b["payload"] for b in buttons] == ['/inform{"kb_article": "reset-pulse-700"}',
                                                '/inform{"kb_article": "pair-headphones"}', "/answer_not_helpful"]
     assert slots(events)["kb_question"] == "headphones problem"
+    assert slots(events)["kb_alternatives"] == ["reset-pulse-700", "pair-headphones"]
     assert kinds(services) == [(CLARIFIED, "reset-pulse-700", None)]
 
 
@@ -188,8 +189,11 @@ def test_an_offer_of_articles_counts_as_a_miss_until_one_is_picked(services, kb)
     assert slots(events)["kb_misses"] == 1 and slots(events)["kb_offer_open"] is True
     # picked: the offer helped, the miss is taken back
     events, _ = run(ActionShowArticle(), make_tracker(intent="inform", entities=PICK, slots={
-        "kb_article": "pair-headphones", "kb_question": "headphones problem", "kb_misses": 1, "kb_offer_open": True}))
+        "kb_article": "pair-headphones", "kb_question": "headphones problem", "kb_misses": 1, "kb_offer_open": True,
+        "kb_alternatives": ["reset-pulse-700", "pair-headphones"]}))
     assert slots(events)["kb_misses"] == 0 and slots(events)["kb_offer_open"] is False
+    # the other offered article is the next best if this one does not help
+    assert slots(events)["kb_alternatives"] == ["reset-pulse-700"]
     # "None of these": the offer was the miss, it is not counted twice
     events, dispatcher = run(ActionRateAnswer(), make_tracker(intent="answer_not_helpful", slots={
         "kb_question": "headphones problem", "kb_misses": 1, "kb_offer_open": True}))
