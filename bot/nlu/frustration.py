@@ -177,7 +177,8 @@ _LONG_WAIT = re.compile(
 # "I'm not angry", "I'm done, thanks" and "would be ridiculous if ..." are not it.
 _FEELING = (
     r"(?:angry|furious|livid|fuming|seething|frustrated|annoyed|irritated|exasperated|infuriated|disgusted|upset|"
-    r"disappointed|mad|pissed(?: off)?|fed up|sick (?:and tired )?of|tired of|done with (?:this|you|it|your)|so done|"
+    r"disappointed|mad|pissed(?: off)?|fed up|devastated|heartbroken|gutted|in tears|sick (?:and tired )?of|tired of|"
+    r"done with (?:this|you|it|your)|so done|"
     r"at (?:the end of )?my wits'? end|losing (?:my )?patience|out of patience|beyond (?:annoyed|frustrated|angry))"
 )
 _UPSET = re.compile(
@@ -194,6 +195,9 @@ _UPSET = re.compile(
     r"|\b(?:I|we|I'd|we'd|I had|we had) (?:honestly |really |frankly |genuinely )?expected (?:a lot |much |far |way |so much |a bit |a little )?"
     r"(?:better|more) (?:than this|from (?:you|a company|a shop|brightwave))\b"
     r"|\b(?:I'?ve|I have) had (?:it|enough)\b|\bfed up\b|\bsick and tired\b|\bat my wits'? end\b"
+    # despair: "I honestly don't know why I bother", "I give up", "what's even the point"
+    r"|\b(?:don'?t|do not) know why I (?:even )?bother\b|\bwhy do I (?:even )?bother\b|\bI (?:give|am giving|'m giving) up\b"
+    r"|\bI(?:'ve| have) given up\b|\bwhat'?s (?:even )?the point\b(?! of\b)"
     # leaving: "I'm seriously thinking of shopping there from now on", "never ordering from you again"
     r"|\b(?:thinking (?:of|about)|going to|about to|I'?ll|I will|gonna)\s+(?:just\s+)?(?:shop|shopping|buy|buying|order|ordering|"
     r"go|going|switch|switching|take my (?:business|money))\s+(?:(?:somewhere|anywhere)\s+)?(?:elsewhere|else|there from now on|"

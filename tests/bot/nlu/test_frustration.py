@@ -86,6 +86,11 @@ from tests.bot.knowledge.conftest import FakeEmbedder
         ("I expected it to arrive on Friday, is it still on track?", set()),
         ("we really expected more from you than this", {"upset"}),
         ("I'm not disappointed at all, it's fine", set()),
+        # despair
+        ("so nothing can be done. I honestly don't know why I bother", {"upset"}),
+        ("I give up. what's even the point", {"upset"}),
+        ("I'm heartbroken, it was a gift", {"upset"}),
+        ("what's the point of the ANC button?", set()),
         # told the same thing again by the assistant
         ("stop telling me to restart it", {"repeat_ask"}),
         ("could you stop sending me marketing emails?", set()),
