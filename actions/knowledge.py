@@ -143,12 +143,11 @@ class ActionShowArticle(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         chosen = tracker.get_slot("kb_article")
-        latest = tracker.latest_message or {}
-        typed = (latest.get("intent") or {}).get("name") == "inform" and not any(
-            entity.get("entity") == "kb_article" for entity in latest.get("entities") or [])
+        typed = (tracker.latest_message.get("intent", {}).get("name") == "inform"
+                 and next(tracker.get_latest_entity_values("kb_article"), None) is None)
         if not chosen or typed:
-            # an `inform` with no article in it (an email, an order number) is not a pick: the offer stays open
-            # (a "no" to an answer also lands here, with the next best article set by action_rate_answer)
+            # an `inform` with no article in it (an email, an order number) is not a pick: the offer stays open.
+            # (A "no" to an answer also runs this action, with the next best article chosen by action_rate_answer.)
             dispatcher.utter_message(text=NOT_A_PICK if tracker.get_slot("kb_offer_open") else NOT_A_QUESTION)
             return []
         question = tracker.get_slot("kb_question") or question_of(tracker)

@@ -258,10 +258,9 @@ class ValidateOrderForm(FormValidationAction):
         """Asked why, a customer who types "I changed my mind" (rather than clicking the button of that name) is
         read by the NLU as `stop`, which the slot's text mapping leaves alone so that a real "stop" ends the
         return. A reason stated in those words is taken; anything else still stops."""
-        latest = tracker.latest_message or {}
-        if tracker.get_slot("requested_slot") != "return_reason" or (latest.get("intent") or {}).get("name") != "stop":
+        if tracker.get_slot("requested_slot") != "return_reason" or tracker.latest_message.get("intent", {}).get("name") != "stop":
             return {}
-        reason = returns.reason_read_as_stop(str(latest.get("text") or ""))
+        reason = returns.reason_read_as_stop(str(tracker.latest_message.get("text") or ""))
         return {"return_reason": reason} if reason else {}
 
 
