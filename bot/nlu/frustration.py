@@ -345,9 +345,16 @@ def vader_analyzer() -> "SentimentIntensityAnalyzer":
 
 
 def vader_vector(text: str) -> np.ndarray:
-    """VADER's neg, neu, pos and compound scores."""
+    """VADER's neg, neu, pos and compound scores; a sarcastic message's compound counts as negative.
+
+    Sarcasm says the opposite of its words: VADER reads "Thank you so much ... Lovely. Really." as glowing
+    praise, which kept a passive-aggressive message at 0.27. The word counts (neg, neu, pos) stay as VADER
+    reads them; only the overall verdict is turned. On the public sets this raised ROC AUC (airline
+    0.867 -> 0.869, complaints 0.821 -> 0.823, docs/benchmarks.md).
+    """
     scores = vader_analyzer().polarity_scores(text)
-    return np.array([scores["neg"], scores["neu"], scores["pos"], scores["compound"]], dtype=np.float64)
+    compound = -abs(scores["compound"]) if sounds_sarcastic(text) else scores["compound"]
+    return np.array([scores["neg"], scores["neu"], scores["pos"], compound], dtype=np.float64)
 
 
 def handcrafted_features(texts: Sequence[str]) -> np.ndarray:

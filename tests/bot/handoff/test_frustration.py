@@ -256,6 +256,17 @@ def test_a_negative_message_right_after_an_unhelpful_answer_weighs_more() -> Non
     assert "negative right after an answer that did not help" in verdict.reasons
     calm = TurnSignal("ok, what about the other setting?", 0.2, (), after_failure=True)
     assert conversation_frustration([turn("how do I pair the buds", 0.1), calm]).reasons == ()
+    # "negative" is the per-message model's verdict at its own threshold, whatever the score
+    flagged = TurnSignal("so I have to figure it out myself", 0.43, ("negative",), after_failure=True)
+    assert "negative right after an answer that did not help" in conversation_frustration([flagged]).reasons
+    unflagged = TurnSignal("so I have to figure it out myself", 0.43, (), after_failure=True)
+    assert "negative right after an answer that did not help" not in conversation_frustration([unflagged]).reasons
+
+
+def test_one_message_alone_never_crosses_the_default_threshold_without_a_cue() -> None:
+    rules = FrustrationRules()
+    assert rules.threshold > rules.recency  # the level of one message is at most `recency`
+    assert not conversation_frustration([turn("cancel it now", 1.0, "negative")]).frustrated
 
 
 def test_unhappy_in_each_of_the_latest_messages_weighs_more() -> None:

@@ -35,6 +35,7 @@ from bot.nlu.frustration import (
     says_repeat_ask,
     sounds_sarcastic,
     stratified_folds,
+    vader_vector,
 )
 from tests.bot.knowledge.conftest import FakeEmbedder
 
@@ -177,6 +178,16 @@ def test_long_wait_is_a_feature_not_a_signal() -> None:
     assert not says_long_wait("it arrived in 2 days, thanks")
     assert not says_long_wait("can you hold the parcel for 2 days?")
     assert "long_wait" not in cue_signals("7 hours late and still nothing")
+
+
+def test_sarcasm_turns_vaders_verdict_negative() -> None:
+    # VADER reads the praise literally: the model needs to know the praise is the complaint
+    sarcastic = "Thank you so much for that. I'll just keep refreshing the order page then, shall I? Lovely. Really."
+    sincere = "Thank you so much for that, the order page shows it now. Lovely."
+    neg, neu, pos, compound = vader_vector(sarcastic)
+    assert pos > neg and compound < -0.5  # the words still count as VADER reads them; the verdict is turned
+    assert vader_vector(sincere)[3] > 0.5
+    assert vader_vector("Oh great, another delay.")[3] < 0
 
 
 def test_cue_signals_are_named_in_signals() -> None:
