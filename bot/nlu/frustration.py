@@ -146,8 +146,13 @@ _SARCASM_PHRASE = re.compile(
     r"|[\"\u201c](?:fast|quick|express|next[- ]day|\d[- ]day|free|support|help|helpful|customer service|service|"
     r"customer care|care|premium|priority|guaranteed|expert|experts|solution)[\"\u201d]"
     r"|\s/s\s*$"
-    # a device called a paperweight; "oh great, another survey"; "great job, really"
+    # a device called a paperweight or an expensive trinket; "oh great, another survey"; "great job, really"
     r"|\b(?:paperweight|doorstop)\b"
+    r"|\b(?:pricey|expensive|overpriced|costly|fancy|glorified) (?:bracelet|brick|ornament|decoration|coaster|bookend|torch|night[- ]?light)\b"
+    # mock awe at the help: "truly cutting-edge advice", "I'm in awe of the expertise on display"
+    r"|\b(?:cutting[- ]edge|ground[- ]?breaking|revolutionary|earth[- ]shattering|mind[- ]blowing|rocket science) "
+    r"(?:advice|suggestion|idea|tip|help|support|stuff|thinking|solution|answer|service|troubleshooting)\b"
+    r"|\bin awe of (?:the|such|this) (?:\w+ )?(?:expertise|genius|brilliance|competence|professionalism)\b"
     r"|^\W*oh,? (?:great|wonderful|fantastic|perfect|lovely|brilliant|joy|goody|super|marvell?ous),? (?:a|an|another|more)\b"
     r"|\b(?:great|good|nice|fine|brilliant|fantastic) (?:job|work|going|stuff),? really\b(?! (?:appreciate|helped|good|great))"
     # politeness as a weapon: thanks for what the customer already had, a resigned "I'll just ... then, shall I?",
@@ -217,6 +222,12 @@ _THANKS_FOR_PRAISED = re.compile(
     r"awesome|amazing|excellent|superb|stellar|outstanding|marvell?ous|terrific|fabulous)\b",
     re.IGNORECASE,
 )
+# Praise signing off a complaint ("three days and still nothing. Keep up the great work."): sarcasm only after a problem
+_PRAISE_CLOSER = re.compile(
+    r"\b(?:keep up the (?:good|great|amazing|excellent|fantastic|brilliant|stellar|wonderful|outstanding|fine) work|"
+    r"(?:great|good|nice|fine|amazing|stellar|top) (?:job|work|stuff),? (?:everyone|guys|team|all))\W*$",
+    re.IGNORECASE,
+)
 # "just what I needed" is sarcasm only around a problem or a "today": "that's exactly what I needed, thanks" is not
 _JUST_WHAT_I_NEEDED = re.compile(r"\b(?:just|exactly|precisely) what I (?:needed|wanted|was hoping for)\b", re.IGNORECASE)
 _TODAY = re.compile(r"\b(?:today|tonight|this (?:morning|week|weekend)|right now|on a (?:monday|friday))\b", re.IGNORECASE)
@@ -274,6 +285,9 @@ def sounds_sarcastic(text: str) -> bool:
         return True
     needed = _JUST_WHAT_I_NEEDED.search(text)
     if needed and (_PROBLEM.search(text) or _TODAY.search(text[needed.end() :])):
+        return True
+    closer = _PRAISE_CLOSER.search(text)
+    if closer and _PROBLEM.search(text[: closer.start()]):
         return True
     opener = _PRAISE_OPENER.search(text)
     return opener is not None and _PROBLEM.search(text[opener.end() :]) is not None

@@ -129,6 +129,12 @@ def test_cue_signals(text: str, expected: set[str]) -> None:
         "I'll wait, since that seems to be all I'm allowed to do",
         "Well that's all I'm allowed to do apparently",
         "Superb. Really.",
+        # mock awe at the help, a device called an expensive trinket, praise signing off a complaint
+        "oh, restart it. truly groundbreaking advice",
+        "I'm in awe of the competence here",
+        "so now it's a very expensive bracelet",
+        "Two weeks and still no refund. Keep up the great work.",
+        "it broke after a day, great job guys",
     ],
 )
 def test_sarcasm_in_its_general_forms(text: str) -> None:
@@ -157,6 +163,10 @@ def test_sarcasm_in_its_general_forms(text: str) -> None:
         "ok I'll just wait then, thanks",
         "shall I send you a photo of the box?",
         "Lovely, thanks. Really appreciate it.",
+        "love the new app, keep up the great work!",
+        "got it working, not a problem. Bravo!",
+        "I'm in awe of your support, sorted in minutes",
+        "is the noise cancelling on the Pulse 700 cutting-edge?",
     ],
 )
 def test_sincere_praise_is_not_sarcasm(text: str) -> None:
