@@ -12,7 +12,8 @@ show is added on top:
   modest, but not one message of the run is content);
 - repetition: the customer sends the same question again: similar text (character trigram Jaccard, of the
   whole messages or of one of their sentences or clauses) or, when the NLU passed on its sentence embeddings, the same
-  meaning in other words (cosine); a wording like an earlier repetition counts too. Asking the
+  meaning in other words (cosine); a wording like an earlier repetition counts too, and so does the customer's
+  rewording after "did you mean ...?" (Rasa's two-stage fallback) of the message it did not understand. Asking the
   same question for the third time hands off by itself: the assistant has not helped, however calmly
   the customer puts it;
 - a negative message right after the customer said an answer did not help;
@@ -45,6 +46,8 @@ class TurnSignal:
     vector: Optional[np.ndarray] = field(default=None, compare=False, repr=False)
     # the customer had just said an answer did not help
     after_failure: bool = False
+    # asked "did you mean ...?" about the message before, the customer said it again in other words
+    restates_previous: bool = False
 
 
 @dataclass(frozen=True)
@@ -229,13 +232,20 @@ _GATED_CUES = ("caps", "profanity", "sarcasm", "upset")  # only on messages that
 
 def _same_as_latest(turns: Sequence[TurnSignal], rules: FrustrationRules) -> int:
     """How many earlier messages ask what the latest one asks: directly, or through an earlier message that
-    does (rewordings drift: the third wording may be far from the first and close to the second)."""
-    latest, earlier = turns[-1], list(turns[:-1])
-    direct = {index for index, turn in enumerate(earlier) if same_question(turn, latest, rules)}
+    does (rewordings drift: the third wording may be far from the first and close to the second). A message
+    and its restatement after "did you mean ...?" ask the same thing, however different their words."""
+    turns = list(turns)
+
+    def alike(first: int, second: int) -> bool:
+        low, high = sorted((first, second))
+        return (high == low + 1 and turns[high].restates_previous) or same_question(turns[low], turns[high], rules)
+
+    last = len(turns) - 1
+    direct = {index for index in range(last) if alike(index, last)}
     chained = {
-        index for index, turn in enumerate(earlier)
-        if index not in direct and not _different_orders(turn, latest)
-        and any(same_question(turn, earlier[hop], rules) for hop in direct if hop != index)
+        index for index in range(last)
+        if index not in direct and not _different_orders(turns[index], turns[last])
+        and any(alike(index, hop) for hop in direct if hop != index)
     }
     return len(direct) + len(chained)
 

@@ -24,6 +24,8 @@ ANSWER_FAILED_INTENTS = ("answer_not_helpful",)
 # Inside a form, answers to its questions count only with an unmistakable cue.
 FORM_ANSWERS = ("inform", "affirm", "deny")
 STRONG_CUES = {"caps", "profanity", "repeat_ask", "sarcasm", "threat_legal", "upset"}
+# Rasa's "did you mean ...?" loop: the customer's next words restate the message it did not understand.
+CLARIFY_LOOP = "action_two_stage_fallback"
 # A handoff (or its offer) starts the count afresh: frustration that led to one is not counted twice.
 RESET_ACTIONS = ("action_handoff",)
 
@@ -39,16 +41,22 @@ def conversation_turns(events: Iterable[Mapping[str, Any]]) -> List[TurnSignal]:
     """The customer's messages since the last handoff, with their per-message frustration from the NLU pipeline.
 
     A message Rasa takes back ("rewind", UserUtteranceReverted: the two-stage fallback does it, then logs the
-    clarified message again) is dropped, so one message is not counted twice (nor as a repetition).
+    clarified message again) is dropped, so one message is not counted twice (nor as a repetition). The
+    clarified message is marked as restating the one before it: asked "did you mean ...?", the customer
+    said the same thing again in other words.
     """
     turns: List[TurnSignal] = []
     counted: List[bool] = []  # per user message since the last reset: whether it is in `turns`
     in_form = False
     after_failure = False  # the customer has just said an answer did not help
+    loop: Optional[str] = None
+    clarified = False  # the "did you mean ...?" loop just ended: the next message is the customer's restatement
     for event in events:
         kind = event.get("event")
         if kind == "active_loop":
             in_form = bool(event.get("name"))
+            clarified = loop == CLARIFY_LOOP and not event.get("name")
+            loop = event.get("name") or None
         if (kind == "action" and event.get("name") in RESET_ACTIONS) or kind == "restart":
             turns, counted = [], []
         elif kind == "rewind":
@@ -63,6 +71,8 @@ def conversation_turns(events: Iterable[Mapping[str, Any]]) -> List[TurnSignal]:
             text = str(event.get("text") or "")
             if intent in ANSWER_FAILED_INTENTS:
                 after_failure = True
+            restates = clarified and bool(turns) and text.strip().lower() != turns[-1].text.strip().lower()
+            clarified = False
             if not text or text.startswith("/") or intent in IGNORED_INTENTS:
                 counted.append(False)
                 continue
@@ -75,7 +85,7 @@ def conversation_turns(events: Iterable[Mapping[str, Any]]) -> List[TurnSignal]:
             vector = shared_vector(parse.get(SHARED_EMBEDDING_KEY), MODEL_NAME, DIMENSION)
             turns.append(TurnSignal(text=text, score=float(frustration.get("score") or 0.0),
                                     signals=tuple(frustration.get("signals") or ()), vector=vector,
-                                    after_failure=after_failure))
+                                    after_failure=after_failure, restates_previous=restates))
             after_failure = False
             counted.append(True)
     return turns

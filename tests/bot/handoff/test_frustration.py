@@ -137,6 +137,17 @@ def test_the_third_time_the_same_question_is_frustration_however_calmly_asked() 
     assert verdict.frustrated and verdict.reasons[0] == "repeated the same question 3 times"
 
 
+def test_a_restatement_after_did_you_mean_is_the_same_question_in_any_words() -> None:
+    not_understood = turn("ok but which day", 0.05)
+    restated = TurnSignal("which day will it arrive", 0.1, restates_previous=True)
+    again = turn("which day will it arrive", 0.1)
+    verdict = conversation_frustration([turn("when is order 104901 going to arrive", 0.1), not_understood, restated, again])
+    assert verdict.frustrated and verdict.reasons[0] == "repeated the same question 3 times"
+    # the same words without the "did you mean ...?" in between: asked twice, not three times
+    plain = conversation_frustration([turn("when is order 104901 going to arrive", 0.1), not_understood, turn(restated.text, 0.1), again])
+    assert not plain.frustrated and "repeated the same question 2 times" in plain.reasons
+
+
 def _unit(*values: float) -> np.ndarray:
     vector = np.array(values, dtype=np.float32)
     return vector / np.linalg.norm(vector)

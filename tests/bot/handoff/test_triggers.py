@@ -65,6 +65,28 @@ def test_a_request_for_a_person_the_nlu_missed_hands_off_even_inside_a_form():
     assert decide([user("I'd like to speak to a manager"), user("ok, thanks for sorting it")], load_rules()) is None
 
 
+def test_the_customers_words_after_did_you_mean_are_marked_as_restating_the_message_before():
+    # Rasa's events for "ok but which day" (not understood), "did you mean ...?", then the customer's own rewording
+    loop_on = {"event": "active_loop", "name": "action_two_stage_fallback"}
+    loop_off = {"event": "active_loop", "name": None}
+    events = [user("when is order 104901 going to arrive"),
+              user("ok but which day", 0.05, intent="nlu_fallback"), {"event": "action", "name": "action_two_stage_fallback"},
+              loop_on, user("which day will it arrive"), {"event": "action", "name": "action_two_stage_fallback"}, loop_off,
+              {"event": "rewind"}, {"event": "action", "name": "action_listen"}, user("which day will it arrive"),
+              user("which day will it arrive")]
+    turns = conversation_turns(events)
+    assert [t.text for t in turns] == ["when is order 104901 going to arrive", "ok but which day",
+                                       "which day will it arrive", "which day will it arrive"]
+    assert [t.restates_previous for t in turns] == [False, False, True, False]
+    # the rewording, then the same words again: the customer has asked three times
+    verdict = decide(events, load_rules())
+    assert verdict is not None and verdict.reason == FRUSTRATED and "repeated the same question 3 times" in verdict.detail
+    # an ordinary form closing is not a "did you mean ...?"
+    form = [user("where is my order"), {"event": "active_loop", "name": "order_form"}, {"event": "active_loop", "name": None},
+            user("and when will it arrive")]
+    assert [t.restates_previous for t in conversation_turns(form)] == [False, False]
+
+
 def test_the_message_after_a_did_not_help_rating_is_marked():
     events = [user("how do I pair the buds", 0.1, intent="ask_question"), user("/answer_not_helpful", intent="answer_not_helpful"),
               user("so I have to figure it out myself", 0.6, intent="complain"), user("ok", 0.1)]
