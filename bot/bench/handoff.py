@@ -3,7 +3,7 @@
 Plays the scripted conversations of `bot/bench/handoff_conversations.yml` (written for this benchmark:
 frustrated, confused, explicit requests for a person, happy, out-of-scope and policy topics, each with
 the outcome a good support product should reach) and of `handoff_conversations_fresh.yml`, `_third.yml`,
-`_fourth.yml`, `_fifth.yml`, `_sixth.yml`, `_seventh.yml`, `_eighth.yml` and `_ninth.yml` (sets written later by someone blind to the assistant's
+`_fourth.yml`, `_fifth.yml`, `_sixth.yml`, `_seventh.yml`, `_eighth.yml`, `_ninth.yml` and `_tenth.yml` (sets written later by someone blind to the assistant's
 behaviour, each reported apart) against the real product, and measures whether the assistant handed the
 conversation to a person and with which reason.
 
@@ -56,9 +56,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CONVERSATIONS_FILE = Path(__file__).resolve().parent / "handoff_conversations.yml"
 # written later, blind to the assistant's behaviour: measured beside the first set, reported apart
 FRESH_CONVERSATIONS_FILE = Path(__file__).resolve().parent / "handoff_conversations_fresh.yml"
-# the third to the ninth set, each written blind once the one before had been read
+# the third to the tenth set, each written blind once the one before had been read
 CONVERSATION_FILES = (CONVERSATIONS_FILE, FRESH_CONVERSATIONS_FILE) + tuple(
-    CONVERSATIONS_FILE.parent / f"handoff_conversations_{name}.yml" for name in ("third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth")
+    CONVERSATIONS_FILE.parent / f"handoff_conversations_{name}.yml" for name in ("third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
 )
 DOCS_FILE = REPO_ROOT / "docs" / "benchmarks.md"
 SECTION_TITLE = "## Handoff decisions (issue 4)"
@@ -429,6 +429,11 @@ SET_DESCRIPTIONS = {
         "A ninth set, written on 2026-12-04 (just after midnight UTC) the same way, while the eighth set's last misses "
         "were being fixed; played first after the conversation threshold was re-chosen from the blind runs. Its first "
         "run is kept apart in `docs/bench-handoff-ninth-blind.json`; whether it has been read since is in the notes below."
+    ),
+    "handoff_conversations_tenth.yml": (
+        "A tenth set, written on 2026-12-04 the same way, while the ninth set's misses were being fixed; played first "
+        "after those fixes. Its first run is kept apart in `docs/bench-handoff-tenth-blind.json`; whether it has been "
+        "read since is in the notes below."
     ),
 }
 
