@@ -8,11 +8,16 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 
-def sounds_unhappy(tracker: Tracker) -> bool:
-    """Whether the NLU's frustration scorer flagged the latest message (`negative`, or sarcasm on it)."""
+def frustration_signals(tracker: Tracker) -> set[str]:
+    """The signals the NLU's frustration scorer found in the latest message (bot/nlu/frustration.py)."""
     frustration = tracker.latest_message.get("frustration")
     signals = frustration.get("signals") if isinstance(frustration, dict) else None
-    return bool(signals) and ("negative" in signals or "sarcasm" in signals)
+    return {str(signal) for signal in signals} if isinstance(signals, list) else set()
+
+
+def sounds_unhappy(tracker: Tracker) -> bool:
+    """Whether the NLU's frustration scorer flagged the latest message (`negative`, or sarcasm on it)."""
+    return bool(frustration_signals(tracker) & {"negative", "sarcasm"})
 
 
 class ActionAcknowledgeFeedback(Action):

@@ -10,6 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.feedback import frustration_signals
 from actions.handoff import hand_off
 from actions.services import get_services
 from actions.wording import TEAM_CONTACT
@@ -180,7 +181,8 @@ class ActionRateAnswer(Action):
     ) -> List[EventType]:
         article_id = tracker.get_slot("kb_article")
         question = tracker.get_slot("kb_question") or ""
-        helpful = tracker.latest_message.get("intent", {}).get("name") in HELPED
+        # "Super helpful, thanks so much" about steps already tried twice is a no, whatever the NLU filed it as
+        helpful = tracker.latest_message.get("intent", {}).get("name") in HELPED and "sarcasm" not in frustration_signals(tracker)
         if not article_id:  # "none of these", or a rating with no answer pending
             if helpful:  # a late "yes, thanks" for an answer already rated: nothing was missed
                 dispatcher.utter_message(text="Glad I could help! Anything else I can do for you?")

@@ -2,9 +2,8 @@
 
 Plays the scripted conversations of `bot/bench/handoff_conversations.yml` (written for this benchmark:
 frustrated, confused, explicit requests for a person, happy, out-of-scope and policy topics, each with
-the outcome a good support product should reach) and of `handoff_conversations_fresh.yml`, `_third.yml`,
-`_fourth.yml`, `_fifth.yml`, `_sixth.yml`, `_seventh.yml`, `_eighth.yml`, `_ninth.yml` and `_tenth.yml` (sets written later by someone blind to the assistant's
-behaviour, each reported apart) against the real product, and measures whether the assistant handed the
+the outcome a good support product should reach) and of `handoff_conversations_fresh.yml` and `_third.yml` to
+`_tenth.yml` (`LATER_SETS`: sets written later by someone blind to the assistant's behaviour, each reported apart) against the real product, and measures whether the assistant handed the
 conversation to a person and with which reason.
 
 1. Starts the action server, the Rasa server (the trained model in models/, trained first with
@@ -57,8 +56,9 @@ CONVERSATIONS_FILE = Path(__file__).resolve().parent / "handoff_conversations.ym
 # written later, blind to the assistant's behaviour: measured beside the first set, reported apart
 FRESH_CONVERSATIONS_FILE = Path(__file__).resolve().parent / "handoff_conversations_fresh.yml"
 # the third to the tenth set, each written blind once the one before had been read
+LATER_SETS = ("third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
 CONVERSATION_FILES = (CONVERSATIONS_FILE, FRESH_CONVERSATIONS_FILE) + tuple(
-    CONVERSATIONS_FILE.parent / f"handoff_conversations_{name}.yml" for name in ("third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+    CONVERSATIONS_FILE.parent / f"handoff_conversations_{name}.yml" for name in LATER_SETS
 )
 DOCS_FILE = REPO_ROOT / "docs" / "benchmarks.md"
 SECTION_TITLE = "## Handoff decisions (issue 4)"

@@ -17,8 +17,10 @@ from bot.handoff.models import CUSTOMER_REQUEST, FRUSTRATED, POLICY_TOPIC
 from bot.handoff.person_request import asks_for_person
 from bot.handoff.rules import HandoffRules
 
-# Messages that are not the customer speaking their mind (button payloads, ratings, our own triggers).
-IGNORED_INTENTS = ("handoff_resolved", "csat_rating", "answer_helped", "answer_not_helpful")
+# Messages that are not the customer speaking their mind (button payloads are skipped too, "/answer_helped"
+# among them). A rating typed in words is the customer's own ("Super helpful, thanks so much" after steps they had
+# already tried, read as `answer_helped`): its frustration counts like any message's.
+IGNORED_INTENTS = ("handoff_resolved", "csat_rating")
 # The customer's rating that an answer did not help: the message after it is read as following a failure.
 ANSWER_FAILED_INTENTS = ("answer_not_helpful",)
 # Inside a form, answers to its questions count only with an unmistakable cue.

@@ -149,6 +149,15 @@ def test_helpful_rating_is_recorded(services, kb):
     assert kinds(services) == [(RATED, "reset-pulse-700", True)]
 
 
+def test_a_sarcastic_helpful_is_a_no(services, kb):
+    tracker = make_tracker(text="Oh wonderful, the three steps I already did. Super helpful, thanks so much.", intent="answer_helped",
+                           slots={"kb_article": "reset-pulse-700", "kb_question": "reset pulse", "kb_alternatives": ["pair-headphones"]})
+    tracker.latest_message["frustration"] = {"score": 0.75, "signals": ["negative", "repeat_ask", "sarcasm"]}
+    events, dispatcher = run(ActionRateAnswer(), tracker)
+    assert "glad" not in texts(dispatcher) and "might fit better" in texts(dispatcher)
+    assert kinds(services) == [(RATED, "reset-pulse-700", False)]
+
+
 def test_unhelpful_answer_offers_the_next_best(services, kb):
     events, dispatcher = run(ActionRateAnswer(), make_tracker(intent="deny", slots={
         "kb_article": "reset-pulse-700", "kb_question": "reset pulse",

@@ -16,6 +16,14 @@ def test_turns_start_afresh_after_a_handoff_and_skip_buttons_and_ratings():
     assert [t.text for t in conversation_turns(resolved)] == ["calm"]
 
 
+def test_a_rating_typed_in_words_counts_a_button_does_not():
+    events = [user("how do I pair the buds", 0.05, intent="ask_question"), user("/answer_not_helpful", intent="answer_not_helpful"),
+              user("Super helpful, thanks so much. The steps I already did twice.", 0.75, ("negative", "sarcasm"), intent="answer_helped"),
+              user("/answer_helped", intent="answer_helped")]
+    assert [t.text for t in conversation_turns(events)] == ["how do I pair the buds",
+                                                            "Super helpful, thanks so much. The steps I already did twice."]
+
+
 def test_calm_conversation_stays_with_the_bot():
     assert decide([user("where is my order"), user("thanks, and can I change the address?")], load_rules()) is None
 
