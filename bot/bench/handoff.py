@@ -3,8 +3,9 @@
 Plays the scripted conversations of `bot/bench/handoff_conversations.yml` (written for this benchmark:
 frustrated, confused, explicit requests for a person, happy, out-of-scope and policy topics, each with
 the outcome a good support product should reach) and of `handoff_conversations_fresh.yml` and `_third.yml` to
-`_tenth.yml` (`LATER_SETS`: sets written later by someone blind to the assistant's behaviour, each reported apart) against the real product, and measures whether the assistant handed the
-conversation to a person and with which reason.
+`_tenth.yml` (`LATER_SETS`: sets written later by someone blind to the assistant's behaviour, each reported
+apart) against the real product, and measures whether the assistant handed the conversation to a person and
+with which reason.
 
 1. Starts the action server, the Rasa server (the trained model in models/, trained first with
    `bot.runner.train`; Rasa's fingerprint skips training when nothing changed) and the web app through
