@@ -49,14 +49,12 @@ def conversation_turns(events: Iterable[Mapping[str, Any]]) -> List[TurnSignal]:
     """
     turns: List[TurnSignal] = []
     counted: List[bool] = []  # per user message since the last reset: whether it is in `turns`
-    in_form = False
     after_failure = False  # the customer has just said an answer did not help
-    loop: Optional[str] = None
+    loop: Optional[str] = None  # the active form or loop ("did you mean ...?" too), if any
     clarified = False  # the "did you mean ...?" loop just ended: the next message is the customer's restatement
     for event in events:
         kind = event.get("event")
         if kind == "active_loop":
-            in_form = bool(event.get("name"))
             clarified = loop == CLARIFY_LOOP and not event.get("name")
             loop = event.get("name") or None
         if (kind == "action" and event.get("name") in RESET_ACTIONS) or kind == "restart":
@@ -80,7 +78,7 @@ def conversation_turns(events: Iterable[Mapping[str, Any]]) -> List[TurnSignal]:
                 continue
             frustration = parse.get("frustration") if isinstance(parse.get("frustration"), dict) else {}
             signals = set(frustration.get("signals") or ())
-            if in_form and intent in FORM_ANSWERS and not signals & STRONG_CUES:
+            if loop and intent in FORM_ANSWERS and not signals & STRONG_CUES:
                 # an answer to the form's question ("they don't fit my ears") is information, not a mood
                 counted.append(False)
                 continue

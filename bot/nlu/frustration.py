@@ -55,6 +55,7 @@ CUE_FEATURES = (
     "caps", "caps_ratio", "exclamations", "question_burst", "profanity", "repeat_ask", "sarcasm", "threat_legal", "long_wait"
 )
 VADER_FEATURES = ("vader_neg", "vader_neu", "vader_pos", "vader_compound")
+_SARCASM_COLUMN = CUE_FEATURES.index("sarcasm")
 FORMAT_VERSION = 1
 
 # C candidates and folds of the cross-validation on the project's own examples
@@ -358,7 +359,7 @@ def vader_analyzer() -> "SentimentIntensityAnalyzer":
     return _vader
 
 
-def vader_vector(text: str) -> np.ndarray:
+def vader_vector(text: str, sarcastic: bool) -> np.ndarray:
     """VADER's neg, neu, pos and compound scores; a sarcastic message's compound counts as negative.
 
     Sarcasm says the opposite of its words: VADER reads "Thank you so much ... Lovely. Really." as glowing
@@ -367,7 +368,7 @@ def vader_vector(text: str) -> np.ndarray:
     0.867 -> 0.869, complaints 0.821 -> 0.823, docs/benchmarks.md).
     """
     scores = vader_analyzer().polarity_scores(text)
-    compound = -abs(scores["compound"]) if sounds_sarcastic(text) else scores["compound"]
+    compound = -abs(scores["compound"]) if sarcastic else scores["compound"]
     return np.array([scores["neg"], scores["neu"], scores["pos"], compound], dtype=np.float64)
 
 
@@ -375,7 +376,11 @@ def handcrafted_features(texts: Sequence[str]) -> np.ndarray:
     """Cue and VADER features, one row per text (`CUE_FEATURES` then `VADER_FEATURES`)."""
     if not texts:
         return np.zeros((0, len(CUE_FEATURES) + len(VADER_FEATURES)))
-    return np.stack([np.concatenate([cue_vector(text), vader_vector(text)]) for text in texts])
+    rows = []
+    for text in texts:
+        cues = cue_vector(text)  # the sarcasm cue, computed once, also turns VADER's verdict
+        rows.append(np.concatenate([cues, vader_vector(text, sarcastic=bool(cues[_SARCASM_COLUMN]))]))
+    return np.stack(rows)
 
 
 # --------------------------------------------------------------------------------------------

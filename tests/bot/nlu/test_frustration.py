@@ -26,6 +26,7 @@ from bot.nlu.frustration import (
     cross_validate,
     cue_signals,
     examples_fingerprint,
+    handcrafted_features,
     load_examples,
     log_loss,
     precision_recall_f1,
@@ -35,7 +36,6 @@ from bot.nlu.frustration import (
     says_repeat_ask,
     sounds_sarcastic,
     stratified_folds,
-    vader_vector,
 )
 from tests.bot.knowledge.conftest import FakeEmbedder
 
@@ -194,10 +194,10 @@ def test_sarcasm_turns_vaders_verdict_negative() -> None:
     # VADER reads the praise literally: the model needs to know the praise is the complaint
     sarcastic = "Thank you so much for that. I'll just keep refreshing the order page then, shall I? Lovely. Really."
     sincere = "Thank you so much for that, the order page shows it now. Lovely."
-    neg, neu, pos, compound = vader_vector(sarcastic)
+    neg, neu, pos, compound = handcrafted_features([sarcastic])[0][-4:]
     assert pos > neg and compound < -0.5  # the words still count as VADER reads them; the verdict is turned
-    assert vader_vector(sincere)[3] > 0.5
-    assert vader_vector("Oh great, another delay.")[3] < 0
+    assert handcrafted_features([sincere])[0][-1] > 0.5
+    assert handcrafted_features(["Oh great, another delay."])[0][-1] < 0
 
 
 def test_cue_signals_are_named_in_signals() -> None:
