@@ -3,7 +3,6 @@ when there is no good answer. Every answer, rating and miss is recorded for the 
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -19,12 +18,12 @@ from bot.embeddings import SHARED_EMBEDDING_KEY
 from bot.errors import NotFound
 from bot.handoff.models import KB_NO_ANSWER, NOT_HELPFUL
 from bot.insights.log import ANSWERED, CLARIFIED, RATED, UNANSWERED, KnowledgeEvent
+from bot.knowledge.answers import answer_card, answer_text
 from bot.knowledge.search import ANSWER, CLARIFY, SearchHit
 from bot.store.service import utcnow
 
 logger = logging.getLogger(__name__)
 
-RELATIVE_LINK = re.compile(r"\]\(([a-z0-9-]+)\.md\)")
 HELPFUL_BUTTONS = [{"title": "Yes, thanks", "payload": "/answer_helped"},
                    {"title": "No", "payload": "/answer_not_helpful"}]
 HELPED = ("affirm", "answer_helped")
@@ -36,16 +35,6 @@ UNAVAILABLE = "I'm sorry, I can't search our help centre right now. Our team can
 NOT_A_PICK = ("Thanks. If one of the articles above fits, pick it; otherwise tell me in a few words what you need "
               "and I'll take it from there.")
 NOT_A_QUESTION = "Thanks. Tell me in a few words what you need, and I'll take it from there."
-
-
-def render_answer(hit: SearchHit, base_url: str) -> str:
-    """The passage as the customer reads it: links to other articles point at the help centre."""
-    text = RELATIVE_LINK.sub(lambda m: f"]({base_url}{m.group(1)})", hit.passage.text.strip())
-    return f"{text}\n\nFrom \"{hit.title}\": {hit.url}\n\nDid this help?"
-
-
-def help_centre_base(url: str) -> str:
-    return url.rsplit("/", 1)[0] + "/" if "/" in url else ""
 
 
 def question_of(tracker: Tracker) -> str:
@@ -62,9 +51,8 @@ def record(tracker: Tracker, kind: str, question: str, hit: Optional[SearchHit] 
 def answer_with(hit: SearchHit, alternatives: List[str], question: str, dispatcher: CollectingDispatcher,
                 tracker: Tracker) -> List[EventType]:
     # the text for every channel; the card for channels that render one (the website widget, Slack)
-    card = {"kb": {"article_id": hit.article_id, "title": hit.title, "url": hit.url,
-                   "passage": RELATIVE_LINK.sub(lambda m: f"]({help_centre_base(hit.url)}{m.group(1)})", hit.passage.text.strip())}}
-    dispatcher.utter_message(text=render_answer(hit, help_centre_base(hit.url)), buttons=HELPFUL_BUTTONS, json_message=card)
+    card = answer_card(hit.article_id, hit.title, hit.url, hit.passage.text)
+    dispatcher.utter_message(text=answer_text(hit.passage.text, hit.title, hit.url), buttons=HELPFUL_BUTTONS, json_message=card)
     record(tracker, ANSWERED, question, hit)
     return [SlotSet("kb_article", hit.article_id), SlotSet("kb_question", question),
             SlotSet("kb_alternatives", alternatives)]

@@ -33,11 +33,13 @@ def build_knowledge_base(settings: Settings) -> None:
     from bot.embeddings import SentenceTransformerEmbedder
     from bot.knowledge.articles import load_articles
     from bot.knowledge.index import build_index
+    from bot.knowledge.publishing import BUILD_LOCK, exclusive
 
-    articles, problems = load_articles(settings.kb_articles_dir)
-    for problem in problems:
-        print(f"knowledge base: {problem}", file=sys.stderr)
-    report = build_index(articles, SentenceTransformerEmbedder(), settings.kb_index_dir, problems=problems)
+    with exclusive(settings.kb_index_dir / BUILD_LOCK):  # a lead may be publishing from the workspace
+        articles, problems = load_articles(settings.kb_articles_dir)
+        for problem in problems:
+            print(f"knowledge base: {problem}", file=sys.stderr)
+        report = build_index(articles, SentenceTransformerEmbedder(), settings.kb_index_dir, problems=problems)
     state = "built" if report.changed else "up to date"
     print(f"Knowledge base {state}: {report.articles} articles, {report.passages} passages in {settings.kb_index_dir}")
 

@@ -73,19 +73,22 @@ class Cli:
     def build(self, args: argparse.Namespace) -> int:
         from bot.knowledge.articles import load_articles
         from bot.knowledge.index import PARSE_CACHE_FILE, build_index
+        from bot.knowledge.publishing import BUILD_LOCK, exclusive
 
-        # the parse cache lives with the index: a rebuild after one edit parses one file
-        articles, problems = load_articles(args.articles, parse_cache=Path(args.index) / PARSE_CACHE_FILE)
-        for problem in problems:
-            print(problem, file=self.err)
-        report = build_index(
-            articles,
-            self.embedder,
-            args.index,
-            problems=problems,
-            force=args.force,
-            progress=None if not args.quiet else False,
-        )
+        # one build at a time (a lead may be publishing from the workspace); the folder is read under the lock
+        with exclusive(Path(args.index) / BUILD_LOCK):
+            # the parse cache lives with the index: a rebuild after one edit parses one file
+            articles, problems = load_articles(args.articles, parse_cache=Path(args.index) / PARSE_CACHE_FILE)
+            for problem in problems:
+                print(problem, file=self.err)
+            report = build_index(
+                articles,
+                self.embedder,
+                args.index,
+                problems=problems,
+                force=args.force,
+                progress=None if not args.quiet else False,
+            )
         if report.changed:
             self.print(
                 f"built {report.version} in {report.folder}: {report.articles} published articles "
@@ -107,36 +110,15 @@ class Cli:
         return KnowledgeBase.open(args.index, self.embedder, auto_reload=False)
 
     def search(self, args: argparse.Namespace) -> int:
+        from bot.knowledge.service import search_report
+
         kb = self._kb(args)
+        if args.json:
+            report = search_report(kb, args.question, k=args.k)
+            self.print(json.dumps({"decision": report["decision"], "hits": report["hits"]}, indent=2))
+            return OK
         hits = kb.search(args.question, k=args.k)
         decision = kb.decide(args.question)
-        if args.json:
-            self.print(
-                json.dumps(
-                    {
-                        "decision": {
-                            "action": decision.action,
-                            "reason": decision.reason,
-                            "articles": [h.article_id for h in decision.hits],
-                        },
-                        "hits": [
-                            {
-                                "article_id": h.article_id,
-                                "title": h.title,
-                                "url": h.url,
-                                "score": round(h.score, 4),
-                                "dense": round(h.dense, 4),
-                                "lexical": round(h.lexical, 4),
-                                "section": h.passage.section,
-                                "passage": h.passage.text,
-                            }
-                            for h in hits
-                        ],
-                    },
-                    indent=2,
-                )
-            )
-            return OK
         self.print(f"Decision: {decision.action} ({decision.reason})")
         if decision.hits:
             self.print("  articles: " + ", ".join(h.article_id for h in decision.hits))

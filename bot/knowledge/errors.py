@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional, Union
+from typing import Optional, Sequence, Union
 
 from bot.errors import ConfigurationError, SupportError
 
@@ -33,3 +33,22 @@ class IndexMismatch(KnowledgeBaseError, ConfigurationError):
 
 class IndexCorrupt(KnowledgeBaseError):
     """The index folder exists but its files are unreadable or inconsistent."""
+
+
+class EditConflict(KnowledgeBaseError):
+    """The article changed since the lead opened it (another lead, an editor, a `git pull`): nothing was written.
+
+    `current_hash` is the file's version now (None when it is gone), so the lead can look at it and decide.
+    """
+
+    def __init__(self, message: str, current_hash: Optional[str]) -> None:
+        super().__init__(message)
+        self.current_hash = current_hash
+
+
+class ArticleRefused(KnowledgeBaseError):
+    """The article cannot be saved or published as it is; `problems` are the lint findings that say why."""
+
+    def __init__(self, message: str, problems: Sequence[object] = ()) -> None:
+        super().__init__(message)
+        self.problems = list(problems)

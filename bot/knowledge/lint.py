@@ -41,6 +41,18 @@ def broken_links(article: Article, by_path: Dict[Path, Article]) -> List[Problem
     return problems
 
 
+def links_to(target: Path, articles: List[Article]) -> List[Problem]:
+    """The links of `articles` to the file `target` (before it is deleted: they would break)."""
+    wanted = Path(target).resolve()
+    found = []
+    for article in articles:
+        for line, _text, link in iter_links(body_lines(article.body, article.body_line)):
+            relative = internal_target(link)
+            if relative and (Path(article.path).parent / relative).resolve() == wanted:
+                found.append(Problem(article.path, line.number, f"links to {Path(target).name}, which would no longer exist"))
+    return found
+
+
 def empty_sections(article: Article) -> List[Problem]:
     """Headings (## and deeper) with nothing under them before the next heading.
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -104,3 +104,30 @@ class KnowledgeBase:
 
     def articles(self) -> Sequence[Article]:
         return tuple(self.retriever.snapshot.articles.values())
+
+
+def search_report(kb: KnowledgeBase, question: str, k: int = 5) -> Dict[str, Any]:
+    """What the assistant would do with `question`: its decision and the ranked articles with their scores.
+
+    The one shape of `bot kb search --json` and the leads' "Try it", so both show exactly the same.
+    """
+    hits = kb.search(question, k=k)
+    decision = kb.decide(question)
+    return {
+        "question": clean_query(question),
+        "index_version": kb.version,
+        "decision": {"action": decision.action, "reason": decision.reason, "articles": [h.article_id for h in decision.hits]},
+        "hits": [
+            {
+                "article_id": h.article_id,
+                "title": h.title,
+                "url": h.url,
+                "score": round(h.score, 4),
+                "dense": round(h.dense, 4),
+                "lexical": round(h.lexical, 4),
+                "section": h.passage.section,
+                "passage": h.passage.text,
+            }
+            for h in hits
+        ],
+    }

@@ -2,7 +2,7 @@ from typing import Dict, List
 
 import pytest
 
-from actions.knowledge import ActionAnswerQuestion, ActionRateAnswer, ActionShowArticle, render_answer
+from actions.knowledge import ActionAnswerQuestion, ActionRateAnswer, ActionShowArticle
 from bot.container import LazyKnowledge
 from bot.errors import NotFound
 from bot.insights.log import ANSWERED, CLARIFIED, RATED, UNANSWERED
@@ -75,11 +75,6 @@ def test_answer_shows_passage_title_link_and_asks_if_it_helped(services, kb):
     assert slots(events)["kb_article"] == "reset-pulse-700"
     assert slots(events)["kb_alternatives"] == ["pair-headphones", "update-firmware"]
     assert kinds(services) == [(ANSWERED, "reset-pulse-700", None)]
-
-
-def test_relative_links_point_at_the_help_centre():
-    text = render_answer(hit("a", text="See [pairing](pair-headphones.md)."), "https://help.example/articles/")
-    assert "[pairing](https://help.example/articles/pair-headphones)" in text
 
 
 def test_grey_zone_asks_which_article(services, kb):
