@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, List, Optional, Text
 
+import numpy as np
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -19,6 +20,7 @@ from bot.errors import NotFound
 from bot.handoff.models import KB_NO_ANSWER, NOT_HELPFUL
 from bot.insights.log import ANSWERED, CLARIFIED, RATED, UNANSWERED, KnowledgeEvent
 from bot.knowledge.answers import answer_card, answer_text
+from bot.knowledge.publishing import STATUS_ACTION
 from bot.knowledge.search import ANSWER, CLARIFY, SearchHit
 from bot.store.service import utcnow
 
@@ -42,10 +44,13 @@ def question_of(tracker: Tracker) -> str:
 
 
 def record(tracker: Tracker, kind: str, question: str, hit: Optional[SearchHit] = None,
-           helpful: Optional[bool] = None, article_id: Optional[str] = None) -> None:
+           helpful: Optional[bool] = None, article_id: Optional[str] = None, vector: Optional[np.ndarray] = None) -> None:
+    """`vector`: the question's embedding, kept with the record so the leads' content gaps need not embed it again."""
+    model = get_services().knowledge.get().embedder.name if vector is not None else ""
     get_services().insights.record(KnowledgeEvent(
         conversation_id=tracker.sender_id, kind=kind, question=question[:2000], at=utcnow(),
-        article_id=hit.article_id if hit else article_id, score=hit.score if hit else None, helpful=helpful))
+        article_id=hit.article_id if hit else article_id, score=hit.score if hit else None, helpful=helpful),
+        vector=vector, model=model)
 
 
 def answer_with(hit: SearchHit, alternatives: List[str], question: str, dispatcher: CollectingDispatcher,
@@ -58,10 +63,11 @@ def answer_with(hit: SearchHit, alternatives: List[str], question: str, dispatch
             SlotSet("kb_alternatives", alternatives)]
 
 
-def no_answer(tracker: Tracker, question: str, dispatcher: CollectingDispatcher, counted: bool = False) -> List[EventType]:
+def no_answer(tracker: Tracker, question: str, dispatcher: CollectingDispatcher, counted: bool = False,
+              vector: Optional[np.ndarray] = None) -> List[EventType]:
     """Says so (or starts the two-stage fallback) and counts the miss; `counted`: the miss was counted
     already (an offer of articles the customer turned down with "None of these")."""
-    record(tracker, UNANSWERED, question)
+    record(tracker, UNANSWERED, question, vector=vector)
     misses = (tracker.get_slot("kb_misses") or 0) + (0 if counted else 1)
     closed = [SlotSet("kb_article", None), SlotSet("kb_offer_open", False)]
     if misses >= get_services().handoff.rules.kb_misses_in_a_row:
@@ -99,7 +105,7 @@ class ActionAnswerQuestion(Action):
             return [*answer_with(hit, runners_up, question, dispatcher, tracker), SlotSet("kb_misses", 0),
                     SlotSet("kb_offer_open", False)]
         if decision.action == CLARIFY:
-            record(tracker, CLARIFIED, question, decision.hits[0])
+            record(tracker, CLARIFIED, question, decision.hits[0], vector=vector)
             # An offer of articles is not an answer: it counts as a miss unless the customer picks one
             # (action_show_article takes it back), so two unsure turns in a row bring a person whether the
             # customer clicks "None of these", ignores the offer or gets "no answer".
@@ -119,7 +125,7 @@ class ActionAnswerQuestion(Action):
             return [SlotSet("kb_question", question), SlotSet("kb_article", None),
                     SlotSet("kb_alternatives", [h.article_id for h in decision.hits]),
                     SlotSet("kb_misses", misses), SlotSet("kb_offer_open", True)]
-        return no_answer(tracker, question, dispatcher)
+        return no_answer(tracker, question, dispatcher, vector=vector)
 
 
 class ActionShowArticle(Action):
@@ -198,3 +204,21 @@ class ActionRateAnswer(Action):
         dispatcher.utter_message(text="Sorry I couldn't find the right answer. A person from our team can help.",
                                  buttons=PERSON_BUTTON)
         return [SlotSet("kb_article", None), SlotSet("kb_alternatives", []), SlotSet("kb_misses", misses)]
+
+
+class ActionKnowledgeStatus(Action):
+    """Not part of any conversation (it is in no story or rule): the leads' workspace runs it to ask which
+    help-centre index version this action server answers customers from (bot/knowledge/publishing.py)."""
+
+    def name(self) -> Text:
+        return STATUS_ACTION
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        try:
+            version: Optional[str] = get_services().knowledge.get().version  # checks the pointer, loads a newer build
+        except KnowledgeUnavailable:
+            version = None
+        dispatcher.utter_message(json_message={"kb_version": version})
+        return []

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Dict, List, Optional, Protocol, Tuple
 
+import numpy as np
 import sqlalchemy as sa
 
 from bot.store.directory import create_engine
@@ -36,7 +37,9 @@ class ArticleStats:
 
 
 class InsightLog(Protocol):
-    def record(self, event: KnowledgeEvent) -> None: ...
+    def record(self, event: KnowledgeEvent, vector: Optional[np.ndarray] = None, model: str = "") -> None:
+        """`vector`: the question's sentence embedding when the caller has it (the NLU made one), so the
+        leads' content gaps can group questions by meaning without embedding them again."""
 
     def events(self, conversation_id: Optional[str] = None) -> List[KnowledgeEvent]: ...
 
@@ -60,6 +63,23 @@ knowledge_events = sa.Table(
     sa.Column("helpful", sa.Boolean),
 )
 
+# the embedding of an event's question, by the model named (a model change makes old ones unusable, not wrong)
+question_vectors = sa.Table(
+    "question_vectors",
+    metadata,
+    sa.Column("event_id", sa.Integer, sa.ForeignKey("knowledge_events.id"), primary_key=True),
+    sa.Column("model", sa.String(64), primary_key=True),
+    sa.Column("vector", sa.LargeBinary, nullable=False),  # float32, little-endian
+)
+
+
+def vector_bytes(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def vector_of(data: bytes) -> np.ndarray:
+    return np.frombuffer(data, dtype="<f4").astype(np.float32)
+
 
 class SqlInsightLog:
     """The insight log in the app database (SQLite by default, PostgreSQL when configured)."""
@@ -73,9 +93,11 @@ class SqlInsightLog:
         metadata.create_all(log._engine)
         return log
 
-    def record(self, event: KnowledgeEvent) -> None:
+    def record(self, event: KnowledgeEvent, vector: Optional[np.ndarray] = None, model: str = "") -> None:
         with self._engine.begin() as conn:
-            conn.execute(sa.insert(knowledge_events).values(**event.__dict__))
+            event_id = conn.execute(sa.insert(knowledge_events).values(**event.__dict__)).inserted_primary_key[0]
+            if vector is not None and model:
+                conn.execute(sa.insert(question_vectors).values(event_id=event_id, model=model, vector=vector_bytes(vector)))
 
     def events(self, conversation_id: Optional[str] = None) -> List[KnowledgeEvent]:
         query = sa.select(knowledge_events).order_by(knowledge_events.c.id)

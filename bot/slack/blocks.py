@@ -12,6 +12,7 @@ import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from bot.handoff.models import ABANDONED, AGENT_AUTHOR, ASSIGNED, CUSTOMER, NOTE, REASON_LABELS, RESOLVED, WAITING, Handoff, HandoffMessage
+from bot.privacy import mask_for_channel
 
 SECTION_LIMIT = 3000      # Slack's limit on a section's text
 BUTTON_TEXT_LIMIT = 75    # on a button's label
@@ -22,15 +23,6 @@ TRANSCRIPT_TURNS = 6      # the last turns shown in a handoff post (the whole tr
 
 _LINK = re.compile(r"\[([^\]\n]{1,200})\]\((https?://[^)\s]{1,2000})\)")
 _BOLD = re.compile(r"\*\*([^*\n]+)\*\*")
-# 13-19 digits, optionally grouped by spaces or dashes: a payment card number (or near enough to hide)
-_CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
-# "12 Oak Street", "4417 W. Martin Luther King Jr Blvd", "Flat 3, 9 Mill Lane": a number, words, a street word
-_STREET = re.compile(
-    r"\b\d{1,6}[A-Za-z]?(?:[ ,]+[A-Za-z][A-Za-z.'-]*){1,5}[ ]+(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr|"
-    r"boulevard|blvd|way|court|ct|place|pl|terrace|close|crescent|square|sq|parkway|pkwy|highway|hwy)\b\.?"
-    r"(?:[ ,]+(?:apt|apartment|unit|suite|flat|#)\s*[\w-]+)?", re.IGNORECASE)
-_EMAIL = re.compile(r"\b([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
-
 STATE_LINES = {
     WAITING: ":hourglass_flowing_sand: Waiting for an agent",
     ASSIGNED: ":speech_balloon: {agent} has this conversation",
@@ -58,18 +50,6 @@ def mrkdwn(text: str) -> str:
 
 def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def mask_personal(text: str) -> str:
-    """What an agent's Slack channel may show of a customer's words: card numbers keep their last
-    four digits, street addresses and email local parts are hidden. The desk shows them in full."""
-    def card(match: re.Match) -> str:
-        digits = re.sub(r"\D", "", match.group(0))
-        return f"[card ending {digits[-4:]}]"
-
-    text = _CARD.sub(card, text)
-    text = _STREET.sub("[address]", text)
-    return _EMAIL.sub(lambda m: f"{m.group(1)}…@{m.group(2)}", text)
 
 
 # what the customer sees ------------------------------------------------------------------
@@ -151,20 +131,20 @@ def handoff_post(handoff: Handoff, desk_url: str) -> Tuple[str, List[Dict[str, A
     customer = packet.get("customer") or {}
     who = escape(handoff.customer_name or customer.get("name") or "Anonymous customer")
     verified = "verified customer" if handoff.customer_verified else "not verified"
-    email = f" · {escape(mask_personal(handoff.customer_email))}" if handoff.customer_email else ""
+    email = f" · {escape(mask_for_channel(handoff.customer_email))}" if handoff.customer_email else ""
     reason = REASON_LABELS.get(handoff.reason, handoff.reason)
     frustration = float(handoff.frustration or 0.0)
     mood = "high" if frustration >= 0.6 else "some" if frustration >= 0.3 else "low"
     lines = [
         f"*{who}* ({verified}{email}) on *{escape(handoff.channel)}*",
-        f"*Wants:* {escape(mask_personal(str(packet.get('wants') or handoff.summary)))}",
-        f"*Why handed off:* {escape(reason)} ({escape(mask_personal(handoff.reason_detail))})",
+        f"*Wants:* {escape(mask_for_channel(str(packet.get('wants') or handoff.summary)))}",
+        f"*Why handed off:* {escape(reason)} ({escape(mask_for_channel(handoff.reason_detail))})",
         f"*Frustration:* {mood} ({frustration:.2f})",
     ]
     tried = packet.get("tried") or []
-    lines.append("*Tried:* " + (escape(mask_personal("; ".join(map(str, tried)))) if tried else "nothing yet"))
+    lines.append("*Tried:* " + (escape(mask_for_channel("; ".join(map(str, tried)))) if tried else "nothing yet"))
     turns = [t for t in packet.get("transcript") or [] if isinstance(t, dict) and t.get("text")][-TRANSCRIPT_TURNS:]
-    recent = "\n".join(f"> *{_speaker(t)}:* {escape(mask_personal(clip(' '.join(str(t['text']).split()), 300)))}"
+    recent = "\n".join(f"> *{_speaker(t)}:* {escape(mask_for_channel(clip(' '.join(str(t['text']).split()), 300)))}"
                        for t in turns)
     link = desk_link(desk_url, handoff.id)
     state = STATE_LINES.get(handoff.state, handoff.state).format(agent=escape(handoff.agent_name or "an agent"))
@@ -208,7 +188,7 @@ def desk_link(desk_url: str, handoff_id: int) -> str:
 
 def thread_line(message: HandoffMessage, customer_name: Optional[str] = None) -> str:
     """A line of the handoff's transcript as posted in its thread."""
-    text = escape(mask_personal(message.text))
+    text = escape(mask_for_channel(message.text))
     if message.author == CUSTOMER:
         return f"*{escape(customer_name or 'Customer')}:* {text}"
     if message.author == AGENT_AUTHOR:

@@ -1,11 +1,13 @@
 from typing import Dict, List
 
+import numpy as np
 import pytest
+import sqlalchemy as sa
 
-from actions.knowledge import ActionAnswerQuestion, ActionRateAnswer, ActionShowArticle
+from actions.knowledge import ActionAnswerQuestion, ActionKnowledgeStatus, ActionRateAnswer, ActionShowArticle
 from bot.container import LazyKnowledge
 from bot.errors import NotFound
-from bot.insights.log import ANSWERED, CLARIFIED, RATED, UNANSWERED
+from bot.insights.log import ANSWERED, CLARIFIED, RATED, UNANSWERED, question_vectors, vector_of
 from bot.knowledge.passages import Passage
 from bot.knowledge.search import ANSWER, CLARIFY, NO_ANSWER, AnswerDecision, SearchHit
 from tests.actions.test_orders import run, slots, texts
@@ -86,6 +88,17 @@ def test_grey_zone_asks_which_article(services, kb):
     assert slots(events)["kb_question"] == "headphones problem"
     assert slots(events)["kb_alternatives"] == ["reset-pulse-700", "pair-headphones"]
     assert kinds(services) == [(CLARIFIED, "reset-pulse-700", None)]
+
+
+def test_a_miss_is_recorded_with_the_question_s_vector_for_the_leads_content_gaps(services, kb):
+    vector = np.linspace(-1, 1, 8).astype(np.float32)
+    kb.embed_query = lambda question, shared=None: vector
+    kb.embedder = type("Embedder", (), {"name": "all-MiniLM-L6-v2"})()
+    kb.decision = decision(NO_ANSWER, [])
+    run(ActionAnswerQuestion(), make_tracker(text="do you sell lawnmowers", intent="ask_question"))
+    with services.insights._engine.connect() as conn:
+        (row,) = conn.execute(sa.select(question_vectors)).all()
+    assert row.model == "all-MiniLM-L6-v2" and np.array_equal(vector_of(row.vector), vector)
 
 
 def test_no_answer_is_honest_and_recorded(services, kb):
@@ -226,3 +239,14 @@ def test_the_nlus_embedding_goes_to_the_search(services, kb):
     tracker.latest_message["text_embedding"] = shared
     run(ActionAnswerQuestion(), tracker)
     assert kb.shared == shared
+
+
+def test_the_status_action_tells_the_workspace_which_index_it_serves(services, kb):
+    kb.version = "v20261205T100000000000Z-abcd1234"
+    events, dispatcher = run(ActionKnowledgeStatus(), make_tracker(text=""))
+    assert events == [] and dispatcher.messages[0]["custom"] == {"kb_version": "v20261205T100000000000Z-abcd1234"}
+
+
+def test_the_status_action_without_an_index_says_none(services):
+    events, dispatcher = run(ActionKnowledgeStatus(), make_tracker(text=""))
+    assert dispatcher.messages[0]["custom"] == {"kb_version": None}

@@ -2,7 +2,7 @@
 from datetime import datetime
 
 from bot.handoff.models import ASSIGNED, RESOLVED, WAITING, Handoff, HandoffMessage
-from bot.slack.blocks import answered, bot_message, escape, handoff_post, mask_personal, mrkdwn, thread_line
+from bot.slack.blocks import answered, bot_message, escape, handoff_post, mrkdwn, thread_line
 
 
 def test_markdown_becomes_mrkdwn_and_customer_text_cannot_ping_or_link():
@@ -53,15 +53,6 @@ def test_a_chosen_reply_replaces_the_buttons():
     after = answered(blocks, "No", "U42")
     assert not any(b["type"] == "actions" for b in after)
     assert after[-1]["elements"][0]["text"] == "<@U42> chose *No*"
-
-
-def test_card_numbers_addresses_and_emails_are_masked():
-    assert mask_personal("card 4111 1111 1111 1234 was charged twice") == "card [card ending 1234] was charged twice"
-    assert mask_personal("4111-1111-1111-1234") == "[card ending 1234]"
-    assert mask_personal("send it to 12 Oak Street, Apt 4 please") == "send it to [address] please"
-    assert mask_personal("now 4417 W Martin Luther King Blvd") == "now [address]"
-    assert mask_personal("mail jane.doe@example.com") == "mail j…@example.com"
-    assert mask_personal("order 104512 for $129.99 on 2026-11-02") == "order 104512 for $129.99 on 2026-11-02"
 
 
 def handoff(state=WAITING, agent=None, **packet):
