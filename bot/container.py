@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Callable, Optional
 
 from bot.handoff.rasa_gateway import RasaHttpGateway
@@ -74,3 +75,31 @@ def build_handoff(settings: Settings) -> HandoffService:
     return HandoffService(SqlHandoffStore.from_url(settings.app_db_url), load_rules(settings.handoff_config),
                           RasaHttpGateway(settings.rasa_url, settings.rasa_token), clock=utcnow,
                           staffed_in_slack=settings.slack_agents_enabled)
+
+
+_ASK_THE_ACTION_SERVER = object()
+
+
+def build_leads_knowledge(settings: Settings, embedder=None, clock: Callable[[], datetime] = utcnow,  # noqa: ANN001
+                          probe=_ASK_THE_ACTION_SERVER):  # noqa: ANN001, ANN201 - an AssistantProbe or None; a LeadsKnowledge
+    """The leads' knowledge pages' services (the web app): workspace, content gaps, per-article quality.
+
+    One embedding model for all of them; it loads on first use (`warm_up` loads it ahead). `probe`: how to ask the
+    running assistant which index it serves (by default its action server; None: nobody to ask).
+    """
+    from bot.embeddings import SentenceTransformerEmbedder
+    from bot.insights.gaps import ContentGaps
+    from bot.insights.quality import ArticleQualityReport
+    from bot.knowledge.leads import LeadsKnowledge
+    from bot.knowledge.publishing import ActionServerProbe, IndexBuilder
+    from bot.knowledge.revisions import SqlRevisionStore
+    from bot.knowledge.workspace import KnowledgeWorkspace
+
+    embedder = embedder or SentenceTransformerEmbedder()
+    builder = IndexBuilder(settings.kb_articles_dir, settings.kb_index_dir, embedder)
+    workspace = KnowledgeWorkspace(articles_dir=settings.kb_articles_dir, revisions=SqlRevisionStore.from_url(settings.app_db_url),
+                                   builder=builder, clock=clock, lock_dir=settings.data_dir,
+                                   probe=ActionServerProbe(settings.action_endpoint_url) if probe is _ASK_THE_ACTION_SERVER else probe)
+    gaps = ContentGaps.from_url(settings.app_db_url, embedder, clock=clock, lock_dir=settings.data_dir)
+    knowledge = LazyKnowledge(lambda: KnowledgeBase.open(settings.kb_index_dir, embedder))
+    return LeadsKnowledge(workspace, gaps, ArticleQualityReport.from_url(settings.app_db_url, clock=clock), knowledge.get, clock=clock)

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from bot.handoff.store import handoffs
 from bot.insights.log import ANSWERED, RATED, knowledge_events
 from bot.insights.sql import channel_filter, seconds_between
+from bot.store.directory import create_engine
 
 HANDOFF_AFTER_SECONDS = 10 * 60
 
@@ -61,6 +62,10 @@ class ArticleQualityReport:
         self._engine = engine
         self.clock = clock
         self.rules = rules
+
+    @classmethod
+    def from_url(cls, url: str, clock: Callable[[], datetime], rules: QualityRules = QualityRules()) -> "ArticleQualityReport":
+        return cls(create_engine(url), clock, rules)
 
     def articles(self, days: int = 30, channel: Optional[str] = None) -> List[ArticleQuality]:
         """Every article shown or rated in the period, most shown first."""

@@ -193,11 +193,19 @@ class KnowledgeWorkspace:
             raise NotFound(f"no article '{article_id}'")
         return found
 
-    def diff(self, revision_id: int) -> str:
-        """The unified diff of a revision against the one before it (of the same article)."""
+    def revision(self, revision_id: int) -> Tuple[Revision, str]:
+        """A revision and its diff against the one before it."""
+        return self._revision(revision_id), self.diff(revision_id)
+
+    def _revision(self, revision_id: int) -> Revision:
         revision = self.revisions.get(revision_id)
         if revision is None:
             raise NotFound(f"no revision {revision_id}")
+        return revision
+
+    def diff(self, revision_id: int) -> str:
+        """The unified diff of a revision against the one before it (of the same article)."""
+        revision = self._revision(revision_id)
         older = [r for r in self.revisions.history(revision.article_id) if r.id < revision.id]
         before = older[0].text if older and older[0].text is not None else ""
         after = revision.text or ""

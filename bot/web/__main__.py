@@ -29,7 +29,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from dotenv import load_dotenv
 
-    from bot.container import build_handoff
+    from bot.container import build_handoff, build_leads_knowledge
     from bot.insights.log import SqlInsightLog
     from bot.web.accounts import bootstrap_accounts
     from bot.web.app import create_app
@@ -44,9 +44,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     for email, role, path in bootstrap_accounts(handoff, settings.data_dir / "secrets"):
         print(f"Created the desk {role} account {email}; its password is in {path}", flush=True)
-    app = create_app(handoff, SqlInsightLog.from_url(settings.app_db_url), settings)
+    knowledge = build_leads_knowledge(settings)
+    # the embedding model and the sentence splitter load in the background, so the first publish or
+    # "Try it" of a lead does not wait for them
+    threading.Thread(target=knowledge.warm_up, name="kb-warm-up", daemon=True).start()
+    app = create_app(handoff, SqlInsightLog.from_url(settings.app_db_url), settings, knowledge=knowledge)
     mount_widget(app, settings)  # the widget's script, its history route and the demo store page
-    print(f"Agent desk: {settings.web_url}/desk/  (API: {settings.web_url}/api/openapi.json)", flush=True)
+    print(f"Agent desk: {settings.web_url}/desk/  knowledge workspace: {settings.web_url}/desk/knowledge/  "
+          f"(API: {settings.web_url}/api/openapi.json)", flush=True)
     # log_config=None: uvicorn's loggers go through the root logger above, to stdout like the rest.
     # ws="none": the desk uses no websockets, and Rasa pins a websockets release uvicorn's module cannot import.
     config = uvicorn.Config(app, host=settings.host, port=settings.web_port, log_config=None, timeout_graceful_shutdown=3,

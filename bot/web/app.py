@@ -20,14 +20,18 @@ from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from bot.container import KnowledgeUnavailable
 from bot.errors import NotAllowed, NotFound, SupportError
 from bot.handoff.service import SESSION_HOURS, AlreadyClaimed, DeliveryFailed, HandoffService, InvalidInput
 from bot.insights.log import InsightLog
 from bot.insights.log import summary as knowledge_summary
+from bot.knowledge.errors import ArticleRefused, EditConflict
+from bot.knowledge.leads import LeadsKnowledge
 from bot.settings import Settings
 from bot.web import schemas as s
 from bot.web.events import LiveFeed
-from bot.web.security import COOKIE, BodyTooLarge, Caller, LoginThrottle, SecurityHeaders, caller_dependency, refuse
+from bot.web.knowledge_routes import add_knowledge_routes
+from bot.web.security import COOKIE, BodyTooLarge, Caller, LoginThrottle, SecurityHeaders, caller_dependency, csrf_token, refuse
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +72,10 @@ class ArticleTitles:
             return self._titles
 
 
-def create_app(handoff: HandoffService, insights: InsightLog, settings: Settings, *, poll_seconds: float = 1.0) -> FastAPI:
-    """The desk and its API; `poll_seconds` is how often the live feed looks for changes."""
+def create_app(handoff: HandoffService, insights: InsightLog, settings: Settings, *, poll_seconds: float = 1.0,
+               knowledge: Optional[LeadsKnowledge] = None) -> FastAPI:
+    """The desk and its API; `poll_seconds` is how often the live feed looks for changes; `knowledge`: the leads'
+    knowledge pages (bot/web/knowledge_routes.py)."""
     app = FastAPI(
         title="Brightwave agent desk API",
         version="1",
@@ -116,7 +122,7 @@ def create_app(handoff: HandoffService, insights: InsightLog, settings: Settings
         throttle.succeeded(client, body.email)
         response.set_cookie(COOKIE, token, max_age=SESSION_HOURS * 3600, path="/", httponly=True, samesite="strict",
                             secure=request.url.scheme == "https" or settings.web_url.startswith("https://"))
-        return s.LoginResponse(token=token, agent=s.agent_out(agent))
+        return s.LoginResponse(token=token, agent=s.agent_out(agent), csrf_token=csrf_token(token))
 
     @app.post("/api/auth/logout", tags=["auth"], response_model=s.Ok, responses=ERRORS, summary="End this session")
     def logout(response: Response, who: Caller = Depends(caller)) -> s.Ok:
@@ -124,9 +130,10 @@ def create_app(handoff: HandoffService, insights: InsightLog, settings: Settings
         response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
         return s.Ok()
 
-    @app.get("/api/me", tags=["auth"], response_model=s.AgentOut, responses=ERRORS, summary="The signed-in agent")
-    def me(who: Caller = Depends(caller)) -> s.AgentOut:
-        return s.agent_out(who.agent)
+    @app.get("/api/me", tags=["auth"], response_model=s.MeOut, responses=ERRORS,
+             summary="The signed-in agent, and the session's CSRF token for the desk's own requests")
+    def me(who: Caller = Depends(caller)) -> s.MeOut:
+        return s.MeOut(**s.agent_out(who.agent).dict(), csrf_token=csrf_token(who.token))
 
     # the queue and a conversation -------------------------------------------------------------
 
@@ -238,6 +245,8 @@ def create_app(handoff: HandoffService, insights: InsightLog, settings: Settings
         stats = insights.article_stats()
         return s.knowledge_out(stats, insights.unanswered(top), knowledge_summary(stats), titles())
 
+    add_knowledge_routes(app, knowledge, caller, lead)
+
     # the desk's pages -----------------------------------------------------------------------
 
     @app.get("/", include_in_schema=False)
@@ -262,7 +271,8 @@ def _error_response(status: int, message: str, **extra: object) -> JSONResponse:
 
 # The service's errors and the HTTP status each becomes (first match wins: AlreadyClaimed is a NotAllowed).
 STATUS_OF: "tuple[tuple[type, int], ...]" = ((AlreadyClaimed, 409), (NotFound, 404), (NotAllowed, 403), (InvalidInput, 400),
-                                             (DeliveryFailed, 502))
+                                             (DeliveryFailed, 502), (EditConflict, 409), (ArticleRefused, 400),
+                                             (KnowledgeUnavailable, 503))
 
 
 async def _support_error(request: Request, error: Exception) -> JSONResponse:
@@ -270,6 +280,13 @@ async def _support_error(request: Request, error: Exception) -> JSONResponse:
         if isinstance(error, kind):
             if isinstance(error, DeliveryFailed):
                 return _error_response(status, str(error), message_id=error.saved.id)
+            if isinstance(error, EditConflict):
+                return _error_response(status, str(error), current_etag=error.current_hash)
+            if isinstance(error, ArticleRefused):
+                return _error_response(status, str(error), problems=[{"line": p.line, "message": p.message,
+                                                                      "severity": p.severity} for p in error.problems])
+            if isinstance(error, KnowledgeUnavailable):
+                return _error_response(status, "the help-centre index is not available yet; build it with `bot kb build`")
             return _error_response(status, str(error))
     # a configuration or gateway problem: the operator needs the cause, the user a plain answer
     logger.error("%s %s failed: %s", request.method, request.url.path, error, exc_info=error)

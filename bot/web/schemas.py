@@ -55,10 +55,18 @@ class AgentPatch(Strict):
 
 # responses --------------------------------------------------------------------------------
 
+class ProblemLine(BaseModel):
+    line: Optional[int]
+    message: str
+    severity: str
+
+
 class ErrorOut(BaseModel):
     error: str
     message_id: Optional[int] = Field(None, description="the saved message, when a reply could not be delivered")
     details: Optional[List[str]] = Field(None, description="one line per invalid field")
+    current_etag: Optional[str] = Field(None, description="409 on an article: its version now (null: it was deleted)")
+    problems: Optional[List[ProblemLine]] = Field(None, description="400 on an article: the lint findings that refused it")
 
 
 class Ok(BaseModel):
@@ -80,9 +88,18 @@ class AgentBrief(BaseModel):
     role: str
 
 
+CSRF_DESCRIPTION = ("send it as the `X-CSRF-Token` header with every request that changes something when the session "
+                    "cookie authenticates it (bearer-token requests need none)")
+
+
 class LoginResponse(BaseModel):
     token: str = Field(..., description="a session token for `Authorization: Bearer`; the desk itself uses the cookie")
     agent: AgentOut
+    csrf_token: str = Field(..., description=CSRF_DESCRIPTION)
+
+
+class MeOut(AgentOut):
+    csrf_token: str = Field(..., description=CSRF_DESCRIPTION)
 
 
 class HandoffOut(BaseModel):

@@ -2,13 +2,17 @@
 
 Sessions are the handoff service's (a random token; the database keeps only its SHA-256). The
 desk carries it in an HttpOnly, SameSite=Strict cookie that scripts cannot read; API clients send
-it as `Authorization: Bearer`. A cookie travels with any request the browser makes, so
-state-changing requests authenticated by the cookie must also be JSON: a cross-site form cannot
-send that content type, and a cross-site script cannot without a CORS preflight this app never
-grants.
+it as `Authorization: Bearer`. A cookie travels with any request the browser makes, so a
+state-changing request authenticated by the cookie must also prove it comes from the desk's own
+pages: it carries the session's CSRF token in the `X-CSRF-Token` header (a synchroniser token,
+derived from the session secret, which the desk's script is given at sign-in and by /api/me and
+another site can neither read nor guess), and its body is JSON (a cross-site form cannot send that
+content type, and a cross-site script cannot without a CORS preflight this app never grants).
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -24,6 +28,7 @@ from bot.handoff.models import Agent
 from bot.handoff.service import HandoffService
 
 COOKIE = "desk_session"
+CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # Scripts and styles only from this origin and never inline, so injected markup cannot run;
@@ -45,6 +50,12 @@ class Caller:
     by_cookie: bool
 
 
+def csrf_token(session_token: str) -> str:
+    """The session's CSRF token: an HMAC of a fixed label under the session token, so it needs no storage,
+    changes with every session, and reveals nothing of the session token."""
+    return hmac.new(session_token.encode("utf-8"), b"brightwave desk csrf v1", hashlib.sha256).hexdigest()
+
+
 def refuse(status: int, message: str) -> HTTPException:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return HTTPException(status_code=status, detail=message, headers=headers)
@@ -61,8 +72,12 @@ def caller_dependency(handoff: HandoffService):
         agent = handoff.agent_for_token(token) if token else None
         if agent is None:
             raise refuse(401, "sign in first" if not token else "your session has expired or is not valid; sign in again")
-        if by_cookie and request.method not in SAFE_METHODS and not _is_json(request.headers.get("content-type", "")):
-            raise refuse(403, "requests that change something must send Content-Type: application/json")
+        if by_cookie and request.method not in SAFE_METHODS:
+            if not _is_json(request.headers.get("content-type", "")):
+                raise refuse(403, "requests that change something must send Content-Type: application/json")
+            if not hmac.compare_digest(request.headers.get(CSRF_HEADER, ""), csrf_token(token)):
+                raise refuse(403, f"requests that change something must send the session's {CSRF_HEADER} header "
+                                  "(reload the desk if this persists)")
         return Caller(agent=agent, token=token, by_cookie=by_cookie)
 
     return authenticated

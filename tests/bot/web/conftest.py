@@ -4,7 +4,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Iterator
@@ -14,14 +14,17 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from bot.container import build_leads_knowledge
 from bot.handoff import passwords
 from bot.handoff.models import AGENT, CUSTOMER_REQUEST, LEAD, Agent, Handoff, QueuePlace
 from bot.handoff.rules import load_rules
 from bot.handoff.service import HandoffService
 from bot.handoff.store import SqlHandoffStore
 from bot.insights.log import SqlInsightLog
+from bot.knowledge.leads import LeadsKnowledge
 from bot.settings import Settings
 from bot.web.app import create_app
+from tests.bot.knowledge.conftest import SAMPLE, FakeEmbedder, write_article
 from tests.databases import sqlite_url
 from tests.fakes import Clock, RecordingGateway
 
@@ -43,7 +46,8 @@ class RunningClock:
 
 @dataclass
 class Desk:
-    """Everything a desk test needs: the service, the gateway, the app and three accounts."""
+    """Everything a desk test needs: the service, the gateway, the app, three accounts and the leads' knowledge pages
+    (over a folder of sample articles, indexed with the knowledge tests' fake embedder)."""
 
     service: HandoffService
     gateway: RecordingGateway
@@ -52,6 +56,8 @@ class Desk:
     maya: Agent
     sam: Agent
     lee: Agent
+    knowledge: LeadsKnowledge
+    articles_dir: Path
 
     def token(self, agent: Agent) -> str:
         token, _ = self.service.sign_in(agent.email, PASSWORD)
@@ -84,8 +90,17 @@ def make_desk(tmp_path: Path, clock, poll_seconds: float = 1.0) -> Desk:
     sam = service.create_agent("sam@brightwave.example", "Sam", AGENT, PASSWORD)
     lee = service.create_agent("lee@brightwave.example", "Lee", LEAD, PASSWORD)
     service.heartbeat(maya)  # someone is online, so customers can be handed over
-    app = create_app(service, insights, settings, poll_seconds=poll_seconds)
-    return Desk(service=service, gateway=service.gateway, insights=insights, app=app, maya=maya, sam=sam, lee=lee)  # type: ignore[arg-type]
+    articles_dir = tmp_path / "articles"
+    articles_dir.mkdir()
+    for article_id, fields in SAMPLE.items():
+        write_article(articles_dir, article_id, **fields)
+    # the knowledge pages work on a folder of their own (the leads' old report reads the project's articles)
+    knowledge = build_leads_knowledge(replace(settings, kb_articles_dir=articles_dir, kb_index_dir=tmp_path / "kb_index"),
+                                      embedder=FakeEmbedder(), clock=clock, probe=None)
+    knowledge.workspace.builder.rebuild()
+    app = create_app(service, insights, settings, poll_seconds=poll_seconds, knowledge=knowledge)
+    return Desk(service=service, gateway=service.gateway, insights=insights, app=app, maya=maya, sam=sam, lee=lee,  # type: ignore[arg-type]
+                knowledge=knowledge, articles_dir=articles_dir)
 
 
 @pytest.fixture(autouse=True)

@@ -23,8 +23,40 @@ VALID_BODIES = {
     ("post", "/api/handoffs/{handoff_id}/transfer"): {"to_agent_id": None, "note": ""},
     ("post", "/api/agents"): {"email": "new@brightwave.example", "name": "New", "role": "agent", "password": PASSWORD},
     ("patch", "/api/agents/{agent_id}"): {"active": False},
+    ("post", "/api/kb/try"): {"question": "how do I reset my headphones"},
 }
+NEW_ARTICLE = {"id": "gift-cards", "title": "Gift cards", "category": "payment-and-billing", "tags": ["gift card"], "status": "draft",
+               "url": "https://help.example/articles/gift-cards", "body": "Gift cards never expire.", "questions": []}
 PUBLIC = {("get", "/healthz"), ("post", "/api/auth/login")}
+
+
+def knowledge_bodies(desk) -> dict:
+    """Valid bodies of the knowledge routes, which depend on the desk's articles (their versions) and records."""
+    opened = desk.knowledge.workspace.get("returns-policy")
+    article = {**NEW_ARTICLE, **{key: value for key, value in opened.fields.__dict__.items()}, "tags": list(opened.fields.tags),
+               "questions": list(opened.fields.questions)}
+    return {
+        ("post", "/api/kb/articles"): {"article": NEW_ARTICLE},
+        ("put", "/api/kb/articles/{article_id}"): {"article": article, "etag": opened.etag},
+        ("post", "/api/kb/articles/{article_id}/publish"): {"etag": opened.etag},
+        ("post", "/api/kb/articles/{article_id}/unpublish"): {"etag": opened.etag},
+        ("post", "/api/kb/articles/{article_id}/delete"): {"etag": opened.etag},
+        ("post", "/api/kb/articles/{article_id}/revert"): {"revision_id": knowledge_ids(desk)["revision_id"], "etag": opened.etag},
+        ("post", "/api/kb/check"): {"article": NEW_ARTICLE},
+        ("post", "/api/kb/preview"): {"article": NEW_ARTICLE},
+        ("post", "/api/kb/gaps/{cluster_id}/dismiss"): {"dismissed": True},
+        ("post", "/api/kb/gaps/{cluster_id}/questions"): {"article_id": "returns-policy", "questions": ["can I send it back"],
+                                                           "etag": opened.etag},
+    }
+
+
+def knowledge_ids(desk) -> dict:
+    """An article, one of its revisions and a content-gap cluster to call the routes on."""
+    if not desk.insights.events():
+        desk.insights.record(KnowledgeEvent("conv-9", UNANSWERED, "do you sell lawnmowers", OPEN))
+    desk.knowledge.gaps.refresh()
+    return {"article_id": "returns-policy", "revision_id": desk.knowledge.workspace.history("returns-policy")[-1].id,
+            "cluster_id": desk.knowledge.gaps.clusters(days=3650)[0].id}
 
 
 def operations():
@@ -34,16 +66,21 @@ def operations():
             yield method, path, tuple(operation.get("tags", ()))
 
 
-def concrete(path: str, agent_id: int = 1) -> str:
+def concrete(path: str, agent_id: int = 1, ids: dict | None = None) -> str:
+    ids = {"article_id": "returns-policy", "revision_id": 1, "cluster_id": 1, **(ids or {})}
     return (path.replace("{handoff_id}", "1").replace("{message_id}", "1").replace("{ticket_id}", "1")
-            .replace("{agent_id}", str(agent_id)))
+            .replace("{agent_id}", str(agent_id)).replace("{article_id}", ids["article_id"])
+            .replace("{revision_id}", str(ids["revision_id"])).replace("{cluster_id}", str(ids["cluster_id"])))
 
 
-def call(client, method: str, path: str, headers: dict | None = None, agent_id: int = 1, **kwargs):
-    body = VALID_BODIES.get((method, path), {})
+def call(client, method: str, path: str, headers: dict | None = None, agent_id: int = 1, desk=None, **kwargs):
+    """One operation with a valid body; `desk`: with the ids and article versions of that desk."""
+    bodies = {**VALID_BODIES, **(knowledge_bodies(desk) if desk is not None else {})}
+    body = bodies.get((method, path), {})
+    where = concrete(path, agent_id, knowledge_ids(desk) if desk is not None else None)
     if method == "get":
-        return client.get(concrete(path, agent_id), headers=headers, **kwargs)
-    return client.request(method.upper(), concrete(path, agent_id), json=body, headers=headers, **kwargs)
+        return client.get(where, headers=headers, **kwargs)
+    return client.request(method.upper(), where, json=body, headers=headers, **kwargs)
 
 
 PROTECTED = sorted((m, p) for m, p, _ in operations() if (m, p) not in PUBLIC)
@@ -51,9 +88,15 @@ LEADS_ONLY = sorted((m, p) for m, p, tags in operations() if "leads" in tags)
 
 
 def test_the_sweeps_cover_the_api():
-    assert len(PROTECTED) >= 20
-    assert LEADS_ONLY == [("get", "/api/agents"), ("get", "/api/reports/handoffs"), ("get", "/api/reports/knowledge"),
-                          ("patch", "/api/agents/{agent_id}"), ("post", "/api/agents")]
+    assert len(PROTECTED) >= 40
+    desk_leads = [("get", "/api/agents"), ("get", "/api/reports/handoffs"), ("get", "/api/reports/knowledge"),
+                  ("patch", "/api/agents/{agent_id}"), ("post", "/api/agents")]
+    knowledge_writes = [("get", "/api/kb/gaps/{cluster_id}/draft"), ("post", "/api/kb/articles"),
+                        ("post", "/api/kb/articles/{article_id}/delete"), ("post", "/api/kb/articles/{article_id}/publish"),
+                        ("post", "/api/kb/articles/{article_id}/revert"), ("post", "/api/kb/articles/{article_id}/unpublish"),
+                        ("post", "/api/kb/check"), ("post", "/api/kb/gaps/{cluster_id}/dismiss"),
+                        ("post", "/api/kb/gaps/{cluster_id}/questions"), ("put", "/api/kb/articles/{article_id}")]
+    assert LEADS_ONLY == sorted(desk_leads + knowledge_writes)
 
 
 # --- sign-in and sessions -----------------------------------------------------------------------------
@@ -94,8 +137,9 @@ def test_repeated_wrong_passwords_are_throttled(client):
 
 
 def test_sign_out_ends_the_session_for_cookie_and_token(client):
-    token = client.post("/api/auth/login", json={"email": "maya@brightwave.example", "password": PASSWORD}).json()["token"]
-    assert client.post("/api/auth/logout", json={}).json() == {"ok": True}
+    signed_in = client.post("/api/auth/login", json={"email": "maya@brightwave.example", "password": PASSWORD}).json()
+    token = signed_in["token"]
+    assert client.post("/api/auth/logout", json={}, headers={"X-CSRF-Token": signed_in["csrf_token"]}).json() == {"ok": True}
     assert client.get("/api/me").status_code == 401
     assert client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
@@ -114,9 +158,9 @@ def test_every_protected_route_refuses_a_missing_or_bad_token(client, method, pa
 
 @pytest.mark.parametrize("method,path", LEADS_ONLY)
 def test_agents_cannot_use_the_leads_functions(client, desk, method, path):
-    response = call(client, method, path, desk.bearer(desk.maya), agent_id=desk.sam.id)
+    response = call(client, method, path, desk.bearer(desk.maya), agent_id=desk.sam.id, desk=desk)
     assert response.status_code == 403 and response.json() == {"error": "only leads can do that"}
-    lead = call(client, method, path, desk.bearer(desk.lee), agent_id=desk.sam.id)
+    lead = call(client, method, path, desk.bearer(desk.lee), agent_id=desk.sam.id, desk=desk)
     assert lead.status_code in (200, 201), lead.text
 
 
@@ -128,16 +172,28 @@ def test_a_refused_agent_changes_nothing(client, desk):
     assert desk.service.store.agent(desk.sam.id).active
 
 
-def test_cookie_requests_that_change_something_must_be_json(client, desk):
+def test_cookie_requests_that_change_something_must_be_json_and_carry_the_csrf_token(client, desk):
     handoff = desk.open_handoff()
-    client.post("/api/auth/login", json={"email": "maya@brightwave.example", "password": PASSWORD})
+    csrf = client.post("/api/auth/login", json={"email": "maya@brightwave.example", "password": PASSWORD}).json()["csrf_token"]
+    assert client.get("/api/me").json()["csrf_token"] == csrf  # the desk gets it again after a reload
     as_form = client.post(f"/api/handoffs/{handoff.id}/claim", content=b"x=1",
-                          headers={"Content-Type": "application/x-www-form-urlencoded"})
-    bare = client.post(f"/api/handoffs/{handoff.id}/claim")
-    assert as_form.status_code == bare.status_code == 403
+                          headers={"Content-Type": "application/x-www-form-urlencoded", "X-CSRF-Token": csrf})
+    bare = client.post(f"/api/handoffs/{handoff.id}/claim", headers={"X-CSRF-Token": csrf})
+    no_token = client.post(f"/api/handoffs/{handoff.id}/claim", json={})
+    wrong_token = client.post(f"/api/handoffs/{handoff.id}/claim", json={}, headers={"X-CSRF-Token": "0" * 64})
+    assert as_form.status_code == bare.status_code == no_token.status_code == wrong_token.status_code == 403
     assert "Content-Type: application/json" in as_form.json()["error"]
+    assert "X-CSRF-Token" in no_token.json()["error"] and "X-CSRF-Token" in wrong_token.json()["error"]
     assert desk.service.handoff(handoff.id).state == WAITING
-    assert client.post(f"/api/handoffs/{handoff.id}/claim", json={}).json()["state"] == ASSIGNED
+    assert client.post(f"/api/handoffs/{handoff.id}/claim", json={}, headers={"X-CSRF-Token": csrf}).json()["state"] == ASSIGNED
+
+
+def test_each_session_has_its_own_csrf_token(client, desk):
+    first = client.post("/api/auth/login", json={"email": "maya@brightwave.example", "password": PASSWORD}).json()
+    second = client.post("/api/auth/login", json={"email": "maya@brightwave.example", "password": PASSWORD}).json()
+    assert first["csrf_token"] != second["csrf_token"] and first["token"] not in first["csrf_token"]
+    # the cookie now holds the second session: the first session's token does not pass
+    assert client.post("/api/auth/logout", json={}, headers={"X-CSRF-Token": first["csrf_token"]}).status_code == 403
 
 
 def test_bearer_requests_need_no_json_body(client, desk):

@@ -3,10 +3,13 @@
  *
  * Everything that comes from the server - customers' and agents' words above all - is put on the
  * page as text (textContent / text nodes), never parsed as HTML; links are only made from
- * http(s) URLs. The session lives in an HttpOnly cookie this script cannot read; every request that
- * changes something is sent as JSON, which is what the server asks of cookie-authenticated calls.
+ * http(s) URLs (the helpers in common.js). The session lives in an HttpOnly cookie this script cannot
+ * read; every request that changes something is sent as JSON with the session's CSRF token.
  */
-"use strict";
+import {
+  $, el, link, keepingFocus, asArray, asObject, present, plain, renderValue, humanKey, formatTime,
+  formatDuration, percent, ApiError, useCsrfToken, api, say, alertText,
+} from "./common.js";
 
 (() => {
   const state = {
@@ -19,161 +22,7 @@
     onlineAgents: [],
   };
 
-  const $ = (id) => document.getElementById(id);
-
-  // --- building the page safely --------------------------------------------------------
-
-  /** An element with attributes and children; strings become text nodes, so markup in data stays text. */
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [name, value] of Object.entries(attrs || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (name === "class") node.className = value;
-      else if (name.startsWith("on") && typeof value === "function") node.addEventListener(name.slice(2), value);
-      else if (name === "href" || name === "src" || name.startsWith("on")) throw new Error(`set ${name} through link()`);
-      else node.setAttribute(name, value === true ? "" : String(value));
-    }
-    appendAll(node, children);
-    return node;
-  }
-
-  function appendAll(node, children) {
-    for (const child of children) {
-      if (child === null || child === undefined || child === false) continue;
-      if (Array.isArray(child)) appendAll(node, child);
-      else if (child instanceof Node) node.appendChild(child);
-      else node.appendChild(document.createTextNode(String(child)));
-    }
-  }
-
-  /** An http(s) URL as an absolute string, or null (javascript:, data: and friends are never links). */
-  function safeUrl(raw) {
-    if (typeof raw !== "string" || !raw.trim()) return null;
-    try {
-      const url = new URL(raw, window.location.href);
-      return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
-    } catch (error) {
-      return null;
-    }
-  }
-
-  function link(raw, text) {
-    const href = safeUrl(raw);
-    const label = text || (typeof raw === "string" ? raw : "");
-    if (!href) return el("span", {}, label);
-    const anchor = el("a", { rel: "noopener noreferrer", target: "_blank" }, label);
-    anchor.href = href;
-    return anchor;
-  }
-
-  /**
-   * Re-render a live list without losing the keyboard focus: a queue that updates while someone
-   * tabs through it must not throw them back to the top of the page.
-   */
-  function keepingFocus(container, attribute, render) {
-    const focused = container.contains(document.activeElement) ? document.activeElement : null;
-    const holder = focused ? focused.closest(`[${attribute}]`) : null;
-    const key = holder ? holder.getAttribute(attribute) : null;
-    const tag = focused ? focused.tagName : null;
-    render(container);
-    if (key === null) return;
-    const again = container.querySelector(`[${attribute}="${CSS.escape(key)}"]`);
-    const target = again && (again.tagName === tag ? again : again.querySelector(tag.toLowerCase()));
-    if (target) target.focus();
-  }
-
-  const asArray = (value) => (Array.isArray(value) ? value : []);
-  const asObject = (value) => (value && typeof value === "object" && !Array.isArray(value) ? value : {});
-  const present = (value) => value !== null && value !== undefined && value !== "";
-
-  function plain(value) {
-    if (value === null || value === undefined) return "";
-    if (typeof value === "string") return value;
-    if (typeof value === "number" || typeof value === "boolean") return String(value);
-    try {
-      return JSON.stringify(value);
-    } catch (error) {
-      return String(value);
-    }
-  }
-
-  /** Any JSON value as nested lists, for packet keys this desk does not know yet. */
-  function renderValue(value, depth = 0) {
-    if (value === null || value === undefined || value === "") return el("span", { class: "muted" }, "—");
-    if (typeof value !== "object") return el("span", {}, plain(value));
-    if (depth > 4) return el("span", {}, plain(value));
-    if (Array.isArray(value)) {
-      if (!value.length) return el("span", { class: "muted" }, "none");
-      return el("ul", {}, value.map((item) => el("li", {}, renderValue(item, depth + 1))));
-    }
-    const entries = Object.entries(value);
-    if (!entries.length) return el("span", { class: "muted" }, "none");
-    return el("dl", {}, entries.map(([key, item]) => [el("dt", {}, humanKey(key)), el("dd", {}, renderValue(item, depth + 1))]));
-  }
-
-  const humanKey = (key) => String(key).replace(/_/g, " ");
-
-  function toDate(value) {
-    if (typeof value === "number") return new Date(value < 1e12 ? value * 1000 : value);  // Rasa stamps seconds
-    if (typeof value === "string" && value) {
-      const date = new Date(value);
-      return Number.isNaN(date.getTime()) ? null : date;
-    }
-    return null;
-  }
-
-  function formatTime(value) {
-    const date = toDate(value);
-    if (!date) return typeof value === "string" ? value : "";
-    const time = date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    return date.toDateString() === new Date().toDateString() ? time : `${date.toLocaleDateString()} ${time}`;
-  }
-
-  function formatDuration(seconds) {
-    if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return "—";
-    const s = Math.max(0, Math.round(seconds));
-    if (s < 60) return `${s} s`;
-    const minutes = Math.floor(s / 60);
-    if (minutes < 60) return `${minutes} min`;
-    return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
-  }
-
-  const percent = (share) => `${Math.round(share * 100)}%`;
   const customerName = (name) => (present(name) ? name : "Anonymous visitor");
-
-  // --- talking to the server -----------------------------------------------------------
-
-  class ApiError extends Error {
-    constructor(status, message, data) {
-      super(message);
-      this.status = status;
-      this.data = data || {};
-    }
-  }
-
-  async function api(method, path, body) {
-    const options = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
-    if (method !== "GET") {
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body || {});
-    }
-    let response;
-    try {
-      response = await fetch(path, options);
-    } catch (error) {
-      throw new ApiError(0, "The desk server cannot be reached. Check the connection and try again.");
-    }
-    let data = {};
-    if ((response.headers.get("content-type") || "").includes("application/json")) {
-      try {
-        data = await response.json();
-      } catch (error) {
-        data = {};
-      }
-    }
-    if (!response.ok) throw new ApiError(response.status, data.error || `The server answered ${response.status}.`, data);
-    return data;
-  }
 
   /** Report a failed request: a lost session goes back to sign-in, anything else is said out loud. */
   function failed(error) {
@@ -182,20 +31,6 @@
       return;
     }
     alertText(error.message || String(error));
-  }
-
-  let statusTimer = null;
-  function say(text) {
-    $("status").textContent = text;
-    clearTimeout(statusTimer);
-    statusTimer = setTimeout(() => { $("status").textContent = ""; }, 6000);
-  }
-
-  let alertTimer = null;
-  function alertText(text) {
-    $("alert").textContent = text;
-    clearTimeout(alertTimer);
-    alertTimer = setTimeout(() => { $("alert").textContent = ""; }, 9000);
   }
 
   // --- sign-in ------------------------------------------------------------------------------
@@ -226,6 +61,7 @@
       const data = await api("POST", "/api/auth/login", { email, password });
       $("signin-password").value = "";
       $("signin-error").textContent = "";
+      useCsrfToken(data.csrf_token);
       startDesk(data.agent);
     } catch (error) {
       $("signin-error").textContent = error.message;
@@ -951,7 +787,9 @@
   async function boot() {
     wire();
     try {
-      startDesk(await api("GET", "/api/me"));
+      const me = await api("GET", "/api/me");
+      useCsrfToken(me.csrf_token);
+      startDesk(me);
     } catch (error) {
       showSignIn(error.status === 401 ? "" : error.message);
     }
