@@ -6,12 +6,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 # The widget's one npm dependency (socket.io-client), reinstalled when the lock file changes.
 WIDGET_STAMP := widget/node_modules/.installed-$(shell cat widget/package-lock.json 2>/dev/null | sha1sum | cut -c1-12)
+# The leads' article editor (CodeMirror 6), bundled by esbuild into the desk's static files; rebuilt when its sources change.
+EDITOR_BUNDLE := bot/web/static/desk/vendor/editor.js
 
 export RASA_TELEMETRY_ENABLED ?= false
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: install widget browser run test bench bench-nlu bench-kb bench-kb-scale bench-frustration bench-handoff bench-latency lint lock clean
+.PHONY: install widget editor browser run test bench bench-nlu bench-kb bench-kb-scale bench-frustration bench-handoff bench-latency lint lock clean
 
 $(STAMP): pyproject.toml constraints.txt scripts/find-python.sh
 	@if ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
@@ -31,6 +33,12 @@ $(WIDGET_STAMP): widget/package.json widget/package-lock.json
 
 widget: $(WIDGET_STAMP)  ## the widget's socket.io client from npm (widget/package-lock.json)
 
+$(EDITOR_BUNDLE): editor/package.json editor/package-lock.json editor/src/editor.js
+	@command -v npm >/dev/null || { echo "The leads' article editor needs Node.js and npm (https://nodejs.org; Debian: apt install nodejs npm)."; exit 1; }
+	cd editor && npm ci --no-audit --no-fund && npm run build
+
+editor: $(EDITOR_BUNDLE)  ## the leads' Markdown editor: CodeMirror 6 from npm (editor/package-lock.json), bundled by esbuild
+
 # The browser tests (widget, desk) drive Debian's Chromium with Playwright; installed when missing and we may.
 browser:  ## Chromium for the browser tests (Debian package; needs root or sudo)
 	@if [ ! -x /usr/bin/chromium ]; then \
@@ -40,10 +48,10 @@ browser:  ## Chromium for the browser tests (Debian package; needs root or sudo)
 	  else echo "The browser tests need Chromium at /usr/bin/chromium: sudo apt-get install chromium"; exit 1; fi; \
 	fi
 
-run: install widget  ## install, seed, train if needed, start everything
+run: install widget editor  ## install, seed, train if needed, start everything
 	$(PY) -m bot run
 
-test: install widget browser  ## the whole suite
+test: install widget editor browser  ## the whole suite
 	$(PY) -m pytest
 
 bench: bench-nlu bench-kb bench-kb-scale bench-handoff bench-frustration bench-latency

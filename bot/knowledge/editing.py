@@ -102,6 +102,18 @@ def render(fields: ArticleFields, updated: date) -> str:
     return "\n".join(lines) + "\n" + normalise_body(fields.body) + "\n"
 
 
+def body_line(text: str) -> int:
+    """The file line (1-based) the body starts on, so an editor of the body alone can place lint findings."""
+    lines = text.split("\n")
+    fences = [i for i, line in enumerate(lines) if line.strip() == "---"][:2]
+    if len(fences) < 2 or fences[0] != 0:
+        return 1
+    start = fences[1] + 1
+    while start < len(lines) - 1 and not lines[start].strip():
+        start += 1
+    return start + 1
+
+
 def add_questions(fields: ArticleFields, questions: Sequence[str]) -> ArticleFields:
     """The article with `questions` appended to its own (duplicates, in any case, dropped)."""
     have = {q.lower() for q in fields.questions}

@@ -40,7 +40,7 @@ from bot.knowledge.articles import (
     parse_article_text,
     read_text,
 )
-from bot.knowledge.editing import ArticleFields, render
+from bot.knowledge.editing import ArticleFields, body_line, render
 from bot.knowledge.errors import ArticleError, ArticleRefused, EditConflict
 from bot.knowledge.index import BuildReport
 from bot.knowledge.lint import links_to, lint_articles
@@ -220,6 +220,10 @@ class KnowledgeWorkspace:
         text = render(fields, self.clock().date())
         _article, problems = self._lint(text, path)
         return problems
+
+    def body_line(self, fields: ArticleFields) -> int:
+        """Where the body starts in the file these fields are saved as (for placing findings in the editor)."""
+        return body_line(render(fields, self.clock().date()))
 
     def preview(self, fields: ArticleFields) -> List[PreviewCard]:
         """The article's passages as the assistant would answer with each (questions are searched, never shown)."""

@@ -91,7 +91,9 @@ def add_knowledge_routes(app: FastAPI, leads: Optional[LeadsKnowledge], caller: 
 
     @app.post("/api/kb/check", response_model=k.ProblemsOut, summary="Lint an article as edited, without saving it", **write)
     def check(body: k.CheckRequest, who: Caller = Depends(lead)) -> k.ProblemsOut:
-        return k.ProblemsOut(problems=[k.problem_out(p) for p in service.workspace.check(body.article.fields(), body.article_id)])
+        fields = body.article.fields()
+        return k.ProblemsOut(problems=[k.problem_out(p) for p in service.workspace.check(fields, body.article_id)],
+                             body_line=service.workspace.body_line(fields))
 
     @app.post("/api/kb/preview", response_model=k.PreviewOut,
               summary="The article's passages as the assistant would answer with each (nothing is saved)", **read)

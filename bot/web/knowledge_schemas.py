@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, conint, constr
 from bot.insights.gaps import GapCluster, GapQuestion, Recheck
 from bot.insights.quality import ArticleQuality
 from bot.knowledge.articles import MAX_QUESTION_CHARS, MAX_QUESTIONS, Problem
-from bot.knowledge.editing import ArticleFields
+from bot.knowledge.editing import ArticleFields, body_line
 from bot.knowledge.leads import GapDetail, ListedArticle
 from bot.knowledge.revisions import Revision
 from bot.knowledge.workspace import ArticleSummary, ArticleView, LiveStatus, PreviewCard, SaveResult
@@ -101,6 +101,7 @@ class ArticleViewOut(BaseModel):
     path: str
     etag: str
     text: str
+    body_line: int = Field(..., description="the file line the body starts on (findings carry file lines)")
     article: Optional[ArticleOut] = Field(None, description="null when the file cannot be read as an article (see problems)")
     problems: List[ProblemOut]
 
@@ -172,6 +173,7 @@ class SaveOut(BaseModel):
 
 class ProblemsOut(BaseModel):
     problems: List[ProblemOut]
+    body_line: int = Field(..., description="the file line the body would start on (findings carry file lines)")
 
 
 class LiveOut(BaseModel):
@@ -291,7 +293,7 @@ def article_out(fields: ArticleFields) -> ArticleOut:
 
 
 def view_out(view: ArticleView) -> ArticleViewOut:
-    return ArticleViewOut(id=view.id, path=view.path, etag=view.etag, text=view.text,
+    return ArticleViewOut(id=view.id, path=view.path, etag=view.etag, text=view.text, body_line=body_line(view.text),
                           article=article_out(view.fields) if view.fields else None, problems=[problem_out(p) for p in view.problems])
 
 
