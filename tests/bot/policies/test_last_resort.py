@@ -1,4 +1,4 @@
-"""With the action server down the failed fallback is followed by Rasa's own apology, then listening."""
+"""With the action server down a failed action is followed by Rasa's own apology, then listening."""
 import pytest
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -55,3 +55,20 @@ def test_when_silent_it_never_claims_priority_inside_a_form(policy, domain):
                                                slots=domain.slots)
     tracker.change_loop_to("order_form")
     assert not policy.predict_action_probabilities(tracker, domain).is_no_user_prediction
+
+
+@pytest.mark.parametrize("action", ["order_form", "offline_form", "action_session_start"])
+def test_a_form_or_session_start_that_returned_nothing_is_followed_by_the_apology(policy, domain, action):
+    assert predict(policy, domain, ActionExecuted(action)) == "utter_default"
+    assert predict(policy, domain, ActionExecuted(action), ActionExecuted("utter_default"), BotUttered("I'm sorry")) == "action_listen"
+
+
+def test_a_working_form_is_left_alone(policy, domain):
+    assert predict(policy, domain, ActionExecuted("order_form"), SlotSet("requested_slot", "order_number")) is None
+    assert predict(policy, domain, ActionExecuted("order_form"), BotUttered("What is your order number?")) is None
+
+
+def test_actions_that_may_return_nothing_are_left_alone(policy, domain):
+    custom = next(a for a in domain.user_actions if a.startswith("action_") and a != "action_default_fallback"
+                  and a != "action_session_start")
+    assert predict(policy, domain, ActionExecuted(custom)) is None
