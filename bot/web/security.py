@@ -33,7 +33,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # Scripts and styles only from this origin and never inline, so injected markup cannot run;
 # nothing may frame the desk (clickjacking on Claim / Resolve).
-CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+# img-src data: for the article editor's lint markers (CodeMirror draws them as data: SVG images; an image runs no script)
+CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
                            "font-src 'self'; manifest-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 
 bearer_scheme = HTTPBearer(auto_error=False, scheme_name="bearer",

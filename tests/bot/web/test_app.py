@@ -511,3 +511,18 @@ def test_the_desk_has_no_inline_scripts_or_html_injection(client):
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
         assert sink not in script.text, sink
     assert client.get("/desk/desk.css").status_code == 200
+
+
+def test_the_knowledge_pages_have_no_inline_scripts_or_html_injection(client):
+    page = client.get("/desk/knowledge/").text
+    assert "<title>Knowledge workspace</title>" in page
+    assert page.count("<script") == page.count('<script src="') == 1
+    assert re.search(r"<[^>]*\son[a-z]+\s*=", page) is None
+    for path in ("/desk/knowledge/knowledge.js", "/desk/common.js"):
+        script = client.get(path)
+        assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
+            assert sink not in script.text, (path, sink)
+    editor = client.get("/desk/vendor/editor.js")  # CodeMirror, built by `make editor`, served from here (no CDN)
+    assert editor.status_code == 200 and "createEditor" in editor.text
+    assert client.get("/desk/knowledge/knowledge.css").status_code == 200

@@ -62,6 +62,11 @@ import {
       $("signin-password").value = "";
       $("signin-error").textContent = "";
       useCsrfToken(data.csrf_token);
+      // signed in from the knowledge workspace's "sign in first": back there (a fixed page, never a given URL)
+      if (new URLSearchParams(window.location.search).get("next") === "knowledge") {
+        window.location.assign("knowledge/");
+        return;
+      }
       startDesk(data.agent);
     } catch (error) {
       $("signin-error").textContent = error.message;

@@ -103,6 +103,11 @@ function route() {
 
 // --- the article list ---------------------------------------------------------------------------
 
+/** The filters changed: refresh the list, unless the lead has moved on to another page meanwhile. */
+function refreshArticles() {
+  if (!$("articles-view").hidden) loadArticles();
+}
+
 async function loadArticles() {
   show("articles-view", "articles");
   const query = new URLSearchParams();
@@ -816,10 +821,10 @@ async function tryIt(event) {
 
 function wire() {
   $("sign-out").addEventListener("click", signOut);
-  $("filters").addEventListener("submit", (event) => { event.preventDefault(); loadArticles(); });
+  $("filters").addEventListener("submit", (event) => { event.preventDefault(); refreshArticles(); });
   let searchTimer = null;
-  $("f-q").addEventListener("input", () => { clearTimeout(searchTimer); searchTimer = setTimeout(loadArticles, 250); });
-  for (const id of ["f-category", "f-status", "f-tag", "f-attention"]) $(id).addEventListener("change", loadArticles);
+  $("f-q").addEventListener("input", () => { clearTimeout(searchTimer); searchTimer = setTimeout(refreshArticles, 250); });
+  for (const id of ["f-category", "f-status", "f-tag", "f-attention"]) $(id).addEventListener("change", refreshArticles);
   $("article-form").addEventListener("submit", save);
   for (const id of ["a-title", "a-category", "a-tags", "a-url", "a-id"]) $(id).addEventListener("input", lintSoon);
   $("a-status").addEventListener("change", lintSoon);
