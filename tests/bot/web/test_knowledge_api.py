@@ -234,8 +234,9 @@ def test_a_gap_starts_a_prefilled_draft_and_can_be_dismissed(client, desk, lead)
     draft = client.get(f"/api/kb/gaps/{cluster['id']}/draft", headers=lead).json()["article"]
     assert draft["status"] == "draft" and "do you sell lawnmowers" in draft["questions"]
     created = client.post("/api/kb/articles", headers=lead,
-                          json={"article": {**draft, "id": "lawnmowers", "title": "Lawnmowers", "body": "We sell no lawnmowers.", "category": "ordering", "tags": ["garden"],
-                                            "url": "https://help.example/articles/lawnmowers"}, "gap_id": cluster["id"]})
+                          json={"article": {**draft, "id": "lawnmowers", "title": "Lawnmowers", "body": "We sell no lawnmowers.",
+                                            "category": "ordering", "tags": ["garden"], "url": "https://help.example/articles/lawnmowers"},
+                                "gap_id": cluster["id"]})
     assert created.status_code == 201, created.text
     assert created.json()["recheck"]["questions"] == 2  # a draft answers nobody yet: the lead sees it
     assert client.post(f"/api/kb/gaps/{cluster['id']}/dismiss", json={"dismissed": True}, headers=lead).json() == {"ok": True}
