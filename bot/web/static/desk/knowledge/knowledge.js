@@ -659,6 +659,9 @@ function gapCard(c) {
 async function openGap(clusterId) {
   show("gap-view", "gaps");
   $("gap-recheck").textContent = "";
+  $("gap-new-article").hidden = true;  // until this gap is loaded: its link must carry this gap's id
+  $("wordings").replaceChildren();
+  $("suggestions").replaceChildren();
   try {
     const detail = await api("GET", `/api/kb/gaps/${enc(clusterId)}?days=365`);
     state.gap = { id: Number(clusterId), detail };
@@ -668,6 +671,7 @@ async function openGap(clusterId) {
       `channels ${describeCounts(c.channels)}${c.dismissed ? " · dismissed" : ""}` : "";
     $("gap-dismiss").textContent = c && c.dismissed ? "Bring back (not out of scope)" : "Dismiss as out of scope";
     $("gap-new-article").href = `#/new?gap=${enc(clusterId)}`;
+    $("gap-new-article").hidden = !state.lead;
     const wordings = asArray(detail.wordings);
     $("wordings-empty").hidden = wordings.length > 0;
     $("wordings").replaceChildren(...wordings.map((w, i) => {
