@@ -367,7 +367,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     texts = sorted({t for t, _ in validation + test} | set(out_of_scope))
     print(f"Embedding {len(texts)} distinct questions once ...", file=sys.stderr, flush=True)
     embedder = Precomputed(SentenceTransformerEmbedder(), texts)
-    report: Dict[str, Any] = {"date": datetime.utcnow().strftime("%Y-%m-%d"), "targets": TARGETS}
+    import os
+
+    report: Dict[str, Any] = {"date": datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"), "targets": TARGETS,
+                              "load_average_before": round(os.getloadavg()[0], 2)}
     with tempfile.TemporaryDirectory(prefix="bench-leads-") as tmp:
         folder = Path(tmp)
         print("1. clustering quality on StackFAQ ...", file=sys.stderr, flush=True)
@@ -397,6 +400,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"Publish → answer over {p['edits']} edits: answered {p['answered']}/{p['edits']}, p50 {p['p50_s']} s, "
               f"p95 {p['p95_s']} s, max {p['max_s']} s (target p95 <= 3 s); save + incremental rebuild p50 "
               f"{p['save_and_rebuild_p50_s']} s; baseline full build {p['baseline_full_build_s']} s")
+    report["load_average_after"] = round(os.getloadavg()[0], 2)
+    print(f"Load average: {report['load_average_before']} before, {report['load_average_after']} after")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 0

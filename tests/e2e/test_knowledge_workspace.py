@@ -128,12 +128,14 @@ def test_an_article_of_xss_payloads_answered_in_the_widget_runs_nothing(browser,
     page = context.new_page()
     page.set_default_timeout(60_000)
     sign_in_to_workspace(page, site, lead_email)
-    body = "Zebra-striped warranty stickers are free for every order.\n\n" + "\n\n".join(payloads)
+    # the passage the widget will show carries payloads of its own; the rest follow as paragraphs
+    body = ("Zebra-striped warranty stickers are free for every order. " + " ".join(payloads[1:6]) + "\n\n"
+            + "\n\n".join(payloads[6:]))
     created = page.evaluate("""async ([body, title]) => {
       const me = await (await fetch('/api/me')).json();
       const r = await fetch('/api/kb/articles', {method: 'POST', headers: {'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf_token},
         body: JSON.stringify({article: {id: 'zebra-stickers', title, category: 'ordering', tags: ['stickers'], status: 'published',
-          url: 'https://help.brightwave.example/articles/zebra-stickers', body, questions: []}})});
+          url: 'https://help.brightwave.example/articles/zebra-stickers', body, questions: ['are zebra-striped warranty stickers free?']}})});
       return [r.status, await r.text()]; }""", [body, payloads[0] + " Zebra stickers"])
     assert created[0] == 201, created[1]
     page.goto(f"{site}/desk/knowledge/#/articles/zebra-stickers")
@@ -144,8 +146,13 @@ def test_an_article_of_xss_payloads_answered_in_the_widget_runs_nothing(browser,
     chat = Chat(context, f"{site}/")
     chat.open()
     chat.say("are zebra-striped warranty stickers free?")
-    card = chat.log.locator("li.has-card").filter(has_text="Zebra-striped")
-    card.wait_for(timeout=REPLY_MS)
+    eventually(lambda: _assert(chat.messages()[-1]["who"] == "bot"), timeout=REPLY_MS / 1000)
+    if chat.log.locator("li.has-card").count() == 0:  # offered a choice: the hostile title is a button, pick it
+        chat.log.get_by_role("button", name="Zebra stickers").click()
+        chat.log.locator("li.has-card").last.wait_for(timeout=REPLY_MS)
+    card = chat.log.locator("li.has-card").last
+    assert "Zebra-striped" in card.inner_text(), chat.texts()
+    assert payloads[1].strip()[:20] in card.inner_text()  # shown as text
     chat.page.wait_for_timeout(500)
     chat.shot("xss-article-inert")
     chat.no_script_ran()

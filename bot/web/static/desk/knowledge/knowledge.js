@@ -356,6 +356,7 @@ function showConflict(error, retry) {
 
 /** Run a change; a 409 shows the conflict (retry with the current version only when the lead says so). */
 async function change(run, describe) {
+  state.pressedAt = performance.now();  // "live N s after publishing" counts from the lead's click
   $("refusal").hidden = true;
   $("conflict").hidden = true;
   try {
@@ -439,10 +440,11 @@ async function confirmDelete() {
 /** After a publish: poll until the running assistant answers from the new index, and say so. */
 async function waitUntilLive(publication) {
   const box = $("publish-state");
-  const started = performance.now();
+  const started = state.pressedAt || performance.now();
   box.dataset.state = "waiting";
   box.textContent = "Published. Waiting for the assistant to answer from this version…";
-  while (performance.now() - started < PUBLISH_WAIT_MS) {
+  const waitFrom = performance.now();
+  while (performance.now() - waitFrom < PUBLISH_WAIT_MS) {
     try {
       const live = await api("GET", "/api/kb/live");
       if (live.live && live.serving_version === publication.index_version) {
