@@ -35,6 +35,7 @@ from bot.store.service import (
     ActionNotAllowed,
     IdentityMismatch,
     OrderNotFound,
+    TooManyAttempts,
     normalise_email,
     parse_address,
 )
@@ -150,6 +151,13 @@ class ValidateOrderForm(FormValidationAction):
             dispatcher.utter_message(text=message)
         return {"verification_failures": failures}
 
+    @staticmethod
+    def _locked(tracker: Tracker, number: str) -> Dict[Text, Any]:
+        """Too many failed checks of this email or order across conversations: the form ends, and the task's
+        action says that a person can help (not_verified_message), without saying which detail was wrong."""
+        logger.warning("order verification for %s refused in %s: too many recent failures", number, tracker.sender_id)
+        return {"order_number": None, "verified_order": None, "verification_failures": MAX_VERIFICATION_FAILURES}
+
     def validate_order_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
@@ -185,6 +193,8 @@ class ValidateOrderForm(FormValidationAction):
             try:
                 orders.verify(number, email=email)
                 return {"order_number": number, "verified_order": number, **self._prefill(tracker, number)}
+            except TooManyAttempts:
+                return self._locked(tracker, number)
             except IdentityMismatch:
                 dispatcher.utter_message(
                     text=f"Order #{number} isn't linked to the email you gave me earlier.")
@@ -208,6 +218,8 @@ class ValidateOrderForm(FormValidationAction):
             get_services().orders.verify(match_number.group(1), email=email)
         except OrderNotFound:
             return {"email": email}
+        except TooManyAttempts:
+            return {"email": None, **self._locked(tracker, match_number.group(1))}
         except IdentityMismatch:
             return {"email": None, "verified_order": None, **self._failure(
                 tracker, dispatcher,

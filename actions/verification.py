@@ -13,7 +13,7 @@ from actions.services import get_services
 from actions.wording import TEAM_CONTACT
 from bot.errors import NotFound
 from bot.store.models import Order
-from bot.store.service import IdentityMismatch, VerificationRequired
+from bot.store.service import IdentityMismatch, TooManyAttempts, VerificationRequired
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def verified_order(tracker: Tracker) -> Optional[Order]:
         return get_services().orders.verify(
             number, email=tracker.get_slot("email"), customer_id=customer_id_of(tracker)
         )
-    except (NotFound, IdentityMismatch, VerificationRequired):
+    except (NotFound, IdentityMismatch, VerificationRequired, TooManyAttempts):
         logger.warning("verified_order %s no longer verifies for %s", number, tracker.sender_id)
         return None
 

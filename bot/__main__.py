@@ -134,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from dotenv import load_dotenv
 
+    from bot.privacy import install_log_masking
+
+    install_log_masking()
+
     load_dotenv(PROJECT_ROOT / ".env", override=False)  # the real environment wins over the file
     try:
         settings = Settings.from_env()

@@ -16,6 +16,7 @@ from bot.knowledge.errors import KnowledgeBaseError
 from bot.knowledge.service import KnowledgeBase
 from bot.settings import Settings
 from bot.store.directory import CustomerDirectory, SqlCustomerDirectory
+from bot.store.guessing import SqlGuessingLimiter
 from bot.store.service import OrderService, utcnow
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def build_services(settings: Settings) -> Services:
     return Services(
         settings=settings,
         directory=directory,
-        orders=OrderService(directory),
+        orders=OrderService(directory, guessing=SqlGuessingLimiter.from_url(settings.app_db_url)),
         insights=SqlInsightLog.from_url(settings.app_db_url),
         knowledge=LazyKnowledge(lambda: KnowledgeBase.open(settings.kb_index_dir, SentenceTransformerEmbedder())),
         handoff=build_handoff(settings),

@@ -6,7 +6,9 @@ help centre needs the question, never whose it was, so every detail becomes a pl
 """
 from __future__ import annotations
 
+import logging
 import re
+from typing import Any
 
 # 13-19 digits, optionally grouped by spaces or dashes: a payment card number (or near enough to hide)
 CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
@@ -48,3 +50,46 @@ def mask_for_leads(text: str) -> str:
     text = PHONE.sub(_phone, text)  # before order numbers: a phone number's groups can look like one
     text = ORDER.sub("[order number]", text)
     return POSTCODE.sub("[postcode]", text)
+
+
+# In log lines a phone number is told from the numbers a log is full of (times, IP addresses, versions) by
+# its separators: spaces, dashes and brackets only, and never next to a colon, a dot-digit or a letter.
+LOG_PHONE = re.compile(r"(?<![\w:./-])(?:\+\d{1,3}[ -]?)?(?:\(\d{2,4}\)[ -]?)?\d{2,5}(?:[ -]\d{2,6}){1,4}(?![\w:/-])(?!\.\d)")
+
+
+def mask_for_logs(text: str) -> str:
+    """What the product's log files may keep of a customer's words: emails keep their first letter and domain
+    (enough to tell whose sign-in failed), card numbers their last four digits, phone numbers and street
+    addresses nothing. Order numbers stay: an operator finding the cause of a failure needs them."""
+    text = mask_for_channel(text)
+    return LOG_PHONE.sub(lambda m: "[phone]" if 9 <= len(re.sub(r"\D", "", m.group(0))) <= 15 else m.group(0), text)
+
+
+def install_log_masking() -> None:
+    """Mask personal details in every log record this process creates, whichever library logs it and whichever
+    handler writes it (Rasa logs each customer message at debug level; uvicorn logs query strings).
+
+    A log record factory rather than a handler filter: Rasa, uvicorn and sanic add their own handlers after
+    start-up, and a filter on one handler would miss the others. The message is formatted once here, masked,
+    and the record then carries the masked text; a traceback is formatted and masked here too."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "masks_personal_data", False):
+        return
+
+    def masking_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: leave the record for logging's own error report
+            return record
+        masked = mask_for_logs(message)
+        if masked != message or record.args:
+            record.msg, record.args = masked, ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = mask_for_logs(logging.Formatter().formatException(record.exc_info))
+        if record.stack_info:
+            record.stack_info = mask_for_logs(record.stack_info)
+        return record
+
+    masking_factory.masks_personal_data = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(masking_factory)

@@ -24,6 +24,10 @@ logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 10_000
 MAX_SENDER_CHARS = 128
+# Metadata is kept with every message in the tracker store: a page, a locale, a signed identity. Bigger or
+# deeper than this is not a widget's, and a deep one would exhaust the recursion of every JSON encoder after us.
+MAX_METADATA_BYTES = 16 * 1024
+MAX_METADATA_DEPTH = 16
 # Conversation ids other channels mint (bot/slack/places.py). A website visitor choosing one would join a
 # Slack customer's conversation, verified identity included, so the web channels refuse them.
 RESERVED_SENDER_PREFIXES = ("slack:",)
@@ -31,6 +35,15 @@ RESERVED_SENDER_PREFIXES = ("slack:",)
 # so an id that needs percent-encoding (a space, "%", "?", "#", non-ASCII) could never be addressed by the
 # desk's replies or hand-back. Such ids are refused when a conversation starts.
 SENDER_PATTERN = re.compile(f"[A-Za-z0-9{re.escape(PATH_SAFE)}]+")
+# Rasa reads "/intent" as that intent given and "/intent{...}" as entities given too: that is how the bot's
+# buttons answer (an item to return, an article picked, a rating). What a button can send, a customer can type,
+# so the entities are only ever values the customer could have typed in words, each checked by the action that
+# uses it. What no button sends is refused as a shortcut and read as plain words: a confidence ("/intent@0.9"),
+# entities that are not a flat object of short values, and Rasa's own session intents.
+INTENT_SHORTCUT = re.compile(r"/([A-Za-z_][A-Za-z0-9_-]*)(\{.*\})?", re.DOTALL)
+ENTITY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+MAX_ENTITY_VALUE_CHARS = 200
+INTERNAL_INTENTS = frozenset({"session_start", "restart", "back", "nlu_fallback"})
 USAGE = 'POST a JSON object: {"sender": "<conversation id>", "message": "<text>", "metadata": {...}}'
 
 
@@ -50,6 +63,8 @@ def parse_body(raw: bytes) -> tuple[str, str, Optional[Dict[str, Any]]]:
         raise InvalidRequest("the body is not UTF-8 text. " + USAGE) from None
     except json.JSONDecodeError as error:
         raise InvalidRequest(f"the body is not valid JSON ({error.msg}). " + USAGE) from None
+    except RecursionError:  # found by the reliability battery: "[[[[..." 100,000 deep was a 500
+        raise InvalidRequest("the body's JSON is nested too deeply. " + USAGE) from None
     if not isinstance(body, dict):
         raise InvalidRequest(f"the body must be a JSON object, not {type(body).__name__}. " + USAGE)
     return check_message(body.get("sender"), body.get("message"), body.get("metadata"))
@@ -68,9 +83,59 @@ def check_message(sender: Any, message: Any, metadata: Any) -> tuple[str, str, O
         raise InvalidRequest('"message" is empty')
     if len(message) > MAX_MESSAGE_CHARS:
         raise InvalidRequest(f'"message" is longer than {MAX_MESSAGE_CHARS} characters', status=413)
+    message = as_customer_words(message)
+    if not message.strip():
+        raise InvalidRequest('"message" is empty')
     if metadata is not None and not isinstance(metadata, dict):
         raise InvalidRequest('"metadata" must be a JSON object when given')
+    if metadata:
+        if _depth(metadata) > MAX_METADATA_DEPTH:
+            raise InvalidRequest(f'"metadata" is nested more than {MAX_METADATA_DEPTH} levels deep')
+        if len(json.dumps(metadata, ensure_ascii=False).encode("utf-8", errors="replace")) > MAX_METADATA_BYTES:
+            raise InvalidRequest(f'"metadata" is larger than {MAX_METADATA_BYTES:,} bytes', status=413)
     return sender, message, metadata
+
+
+def as_customer_words(text: str) -> str:
+    """The text as Rasa may read it from a customer: a button's payload stays, any other "/..." loses its slashes.
+    (Found by the reliability battery: "/session_start" typed in the widget was never answered.)"""
+    stripped = text.strip()
+    if not stripped.startswith("/"):
+        return text
+    shortcut = INTENT_SHORTCUT.fullmatch(stripped)
+    if shortcut and shortcut.group(1) not in INTERNAL_INTENTS and _button_entities(shortcut.group(2)):
+        return text
+    return stripped.lstrip("/")
+
+
+def _button_entities(entities: Optional[str]) -> bool:
+    """Whether the "{...}" of a shortcut is what a button sends: absent, or a flat object of short values."""
+    if entities is None:
+        return True
+    try:
+        given = json.loads(entities)
+    except (json.JSONDecodeError, RecursionError):
+        return False
+    return isinstance(given, dict) and all(
+        ENTITY_NAME.fullmatch(name)
+        and isinstance(value, (str, int, float))
+        and not isinstance(value, bool)
+        and len(str(value)) <= MAX_ENTITY_VALUE_CHARS
+        for name, value in given.items()
+    )
+
+
+def _depth(value: Any) -> int:
+    """How deeply containers nest in a decoded JSON value (iteratively: the value may be deeper than the stack)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, level)
+            if deepest > MAX_METADATA_DEPTH:
+                return deepest
+            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def sender_problem(sender: str) -> Optional[str]:

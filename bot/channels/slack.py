@@ -23,11 +23,14 @@ log and answers its URL with 503.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
+import json
 import logging
 import re
 import time
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from urllib.parse import parse_qs
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
@@ -37,10 +40,9 @@ from slack_bolt.adapter.sanic import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
-from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.channels.rest import MAX_MESSAGE_CHARS
+from bot.channels.rest import MAX_MESSAGE_CHARS, as_customer_words
 from bot.identity import sign_email
 from bot.settings import Settings
 from bot.slack.agents import SlackAgents, SlackUsers, slack_error
@@ -67,7 +69,35 @@ def customer_text(raw: str, bot_user_id: Optional[str]) -> str:
     text = _MENTION.sub(lambda m: "" if m.group(1) == bot_user_id else "@someone", raw or "")
     text = _LINK.sub(lambda m: m.group(2) or m.group(1).removeprefix("mailto:"), text)
     text = _SPECIAL.sub(lambda m: "@" + (m.group(2) or m.group(1)), text)
-    return " ".join(unescape(text).split())
+    return as_customer_words(" ".join(unescape(text).split()))
+
+
+def malformed_body(raw: bytes, content_type: str) -> Optional[str]:
+    """Why a (correctly signed) body is not an event or interaction as Slack sends them, or None.
+    Found by the reliability battery: signed `null`, `[]` or invalid UTF-8 bodies were 500s inside slack-bolt."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the body is not UTF-8"
+    try:
+        if "application/x-www-form-urlencoded" in content_type:
+            form = parse_qs(text)
+            if "payload" not in form:
+                return "an interaction must carry a payload"
+            body = json.loads(form["payload"][0])
+        else:
+            body = json.loads(text)
+    except (ValueError, RecursionError):
+        return "the body is not valid JSON"
+    if not isinstance(body, dict):
+        return "the body must be a JSON object"
+    for key in ("event", "user", "team", "channel", "container", "message"):
+        if key in body and not isinstance(body[key], dict):
+            return f'"{key}" must be an object'
+    actions = body.get("actions", [])
+    if not isinstance(actions, list) or not all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions):
+        return '"actions" must be a list of objects with an "action_id"'
+    return None
 
 
 class SupportSlackOutput(OutputChannel):
@@ -124,7 +154,6 @@ class SupportSlackInput(InputChannel):
         self.client = AsyncWebClient(token=settings.slack_bot_token,
                                      base_url=settings.slack_api_url or "https://slack.com/api/")
         self.client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
-        self.verifier = SignatureVerifier(settings.slack_signing_secret)
         self.store = store or SlackStore.from_url(settings.app_db_url)
         self.users = SlackUsers(self.client)
         if agents is not None:
@@ -254,6 +283,10 @@ class SupportSlackInput(InputChannel):
             if refusal:
                 logger.warning("Slack: refused a request from %s: %s", request.ip, refusal)
                 return response.json({"error": "invalid request signature"}, status=401)
+            malformed = malformed_body(request.body or b"", request.headers.get("content-type", ""))
+            if malformed:  # signed, but not something Slack sends: slack-bolt would fail on it with a 500
+                logger.warning("Slack: refused a signed request from %s: %s", request.ip, malformed)
+                return response.json({"error": malformed}, status=400)
             return await handler.handle(request, {"on_new_message": on_new_message})
 
         @webhook.listener("after_server_start")
@@ -280,7 +313,9 @@ class SupportSlackInput(InputChannel):
             return f"timestamp {timestamp[:20]!r} is not a number"
         if age > MAX_SIGNATURE_AGE:
             return f"stale timestamp ({int(age)} s old; replayed or the clock is off)"
-        expected = self.verifier.generate_signature(timestamp=timestamp, body=request.body)
+        # over the raw bytes (slack_sdk's verifier decodes the body first, and fails on invalid UTF-8)
+        expected = "v0=" + hmac.new(self.settings.slack_signing_secret.encode(), f"v0:{timestamp}:".encode() + (request.body or b""),
+                                    hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, signature):
             return "signature does not match (wrong signing secret, or not from Slack)"
         return None

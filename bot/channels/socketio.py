@@ -4,7 +4,8 @@
   python-socketio 5.10 it is a coroutine, so with `session_persistence` no answer ever reached
   the browser. The session handler here awaits it.
 - Messages are checked like the REST channel's (bot/channels/rest.py): a malformed one is
-  answered with an `error` event instead of being dropped or crashing the handler.
+  answered with an `error` event instead of being dropped or crashing the handler. A message
+  must name a session this client joined with `session_request`.
 
 And one change: each bot message reaches the browser as ONE `bot_uttered` event carrying its
 text, buttons (Rasa's `quick_replies` shape), custom payload (knowledge-base card, queue
@@ -75,6 +76,10 @@ class SupportSocketIOInput(SocketIOInput):
                 if not isinstance(data, dict):
                     raise InvalidRequest("the event must carry an object {message, session_id, metadata}")
                 sender = data.get("session_id") if self.session_persistence else sid
+                if self.session_persistence and isinstance(sender, str) and sender not in sio.rooms(sid, namespace=self.namespace):
+                    # A conversation is joined by session_request (and answered in its room): a client naming a
+                    # session it has not joined would write into someone else's conversation without seeing replies.
+                    raise InvalidRequest('send "session_request" for this session_id before messages')
                 metadata = data.get(self.metadata_key)
                 if isinstance(metadata, str):
                     try:

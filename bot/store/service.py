@@ -8,6 +8,7 @@ from typing import Callable, List, Optional, Tuple
 
 from bot.errors import NotAllowed, NotFound
 from bot.store.directory import CustomerDirectory
+from bot.store.guessing import GuessingLimiter, MemoryGuessingLimiter
 from bot.store.models import (
     Address,
     Customer,
@@ -38,6 +39,10 @@ class IdentityMismatch(NotAllowed):
 
 class VerificationRequired(NotAllowed):
     """Neither an email nor a verified identity was given."""
+
+
+class TooManyAttempts(NotAllowed):
+    """Too many wrong emails for this order, or wrong orders for this email, lately (bot/store/guessing.py)."""
 
 
 class ActionNotAllowed(NotAllowed):
@@ -88,9 +93,11 @@ def utcnow() -> datetime:
 class OrderService:
     """Order look-ups and changes for the dialogue; every method takes an already verified order."""
 
-    def __init__(self, directory: CustomerDirectory, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, directory: CustomerDirectory, clock: Callable[[], datetime] = utcnow,
+                 guessing: Optional[GuessingLimiter] = None) -> None:
         self._directory = directory
         self._clock = clock
+        self._guessing = guessing or MemoryGuessingLimiter()
 
     def customer(self, customer_id: str) -> Optional[Customer]:
         return self._directory.get_customer(customer_id)
@@ -109,8 +116,12 @@ class OrderService:
             return order
         if not email:
             raise VerificationRequired(f"order {number}: no email or verified identity")
+        now = self._clock()
+        if self._guessing.blocked(email, number, now):
+            raise TooManyAttempts(f"order {number}: too many failed verifications for this email or order lately")
         owner = self._directory.get_customer(order.customer_id)
         if owner is None or owner.email.lower() != email.strip().lower():
+            self._guessing.failed(email, number, now)
             raise IdentityMismatch(f"order {number}: email does not match")
         return order
 

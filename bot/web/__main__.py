@@ -27,6 +27,9 @@ class DeskServer(uvicorn.Server):
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.privacy import install_log_masking
+
+    install_log_masking()  # uvicorn's access log shows query strings (a search for an email, say)
     from dotenv import load_dotenv
 
     from bot.container import build_handoff, build_leads_knowledge

@@ -18,6 +18,7 @@ from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.container import KnowledgeUnavailable
@@ -31,13 +32,14 @@ from bot.settings import Settings
 from bot.web import schemas as s
 from bot.web.events import LiveFeed
 from bot.web.knowledge_routes import add_knowledge_routes
-from bot.web.security import COOKIE, BodyTooLarge, Caller, LoginThrottle, SecurityHeaders, caller_dependency, csrf_token, refuse
+from bot.web.security import COOKIE, BodyTooLarge, Caller, LoginThrottle, SecurityHeaders, caller_dependency, csrf_token, refuse, secure_cookie
 
 logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 MAX_BODY = 64 * 1024  # the longest text field is 5,000 characters; anything far bigger is not a desk request
 GENERIC_ERROR = "something went wrong on our side; the cause is in the server log"
+STORAGE_UNAVAILABLE = "the support database cannot be written right now, so nothing was changed; try again in a moment"
 
 ERRORS: dict = {status: {"model": s.ErrorOut} for status in (400, 401, 403, 404, 409, 422)}
 
@@ -121,7 +123,7 @@ def create_app(handoff: HandoffService, insights: InsightLog, settings: Settings
             raise refuse(401, str(refused)) from None
         throttle.succeeded(client, body.email)
         response.set_cookie(COOKIE, token, max_age=SESSION_HOURS * 3600, path="/", httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https" or settings.web_url.startswith("https://"))
+                            secure=secure_cookie(request.url.scheme, request.url.hostname, settings.web_url))
         return s.LoginResponse(token=token, agent=s.agent_out(agent), csrf_token=csrf_token(token))
 
     @app.post("/api/auth/logout", tags=["auth"], response_model=s.Ok, responses=ERRORS, summary="End this session")
@@ -150,7 +152,7 @@ def create_app(handoff: HandoffService, insights: InsightLog, settings: Settings
 
     @app.get("/api/handoffs/{handoff_id}", tags=["handoffs"], response_model=s.HandoffDetail, responses=ERRORS,
              summary="A handoff with its context packet, transcript lines and history")
-    def detail(handoff_id: int, who: Caller = Depends(caller)) -> s.HandoffDetail:
+    def detail(handoff_id: s.IdPath, who: Caller = Depends(caller)) -> s.HandoffDetail:
         found = handoff.handoff(handoff_id)
         return s.HandoffDetail(handoff=s.handoff_out(found, handoff.clock()), packet=found.packet,
                                messages=[s.message_out(m) for m in handoff.messages(handoff_id)],
@@ -158,38 +160,38 @@ def create_app(handoff: HandoffService, insights: InsightLog, settings: Settings
 
     @app.post("/api/handoffs/{handoff_id}/claim", tags=["handoffs"], response_model=s.HandoffOut, responses=ERRORS,
               summary="Take a waiting conversation; 409 names the agent who took it first")
-    def claim(handoff_id: int, who: Caller = Depends(caller)) -> s.HandoffOut:
+    def claim(handoff_id: s.IdPath, who: Caller = Depends(caller)) -> s.HandoffOut:
         return s.handoff_out(handoff.claim(handoff_id, who.agent), handoff.clock())
 
     @app.post("/api/handoffs/{handoff_id}/reply", tags=["handoffs"], response_model=s.MessageOut,
               responses={**ERRORS, 502: {"model": s.ErrorOut, "description": "saved but not delivered; retry with message_id"}},
               summary="Send a message to the customer (saved first; 502 when it could not be delivered yet)")
-    def reply(handoff_id: int, body: s.TextRequest, who: Caller = Depends(caller)) -> s.MessageOut:
+    def reply(handoff_id: s.IdPath, body: s.TextRequest, who: Caller = Depends(caller)) -> s.MessageOut:
         return s.message_out(handoff.reply(handoff_id, who.agent, body.text))
 
     @app.post("/api/messages/{message_id}/retry", tags=["handoffs"], response_model=s.MessageOut,
               responses={**ERRORS, 502: {"model": s.ErrorOut}}, summary="Deliver a saved reply again")
-    def retry(message_id: int, who: Caller = Depends(caller)) -> s.MessageOut:
+    def retry(message_id: s.IdPath, who: Caller = Depends(caller)) -> s.MessageOut:
         return s.message_out(handoff.retry(message_id, who.agent))
 
     @app.post("/api/handoffs/{handoff_id}/notes", tags=["handoffs"], response_model=s.MessageOut, responses=ERRORS,
               summary="An internal note: agents and leads see it, the customer never does")
-    def note(handoff_id: int, body: s.TextRequest, who: Caller = Depends(caller)) -> s.MessageOut:
+    def note(handoff_id: s.IdPath, body: s.TextRequest, who: Caller = Depends(caller)) -> s.MessageOut:
         return s.message_out(handoff.note(handoff_id, who.agent, body.text))
 
     @app.post("/api/handoffs/{handoff_id}/transfer", tags=["handoffs"], response_model=s.HandoffOut, responses=ERRORS,
               summary="Pass the conversation to another agent, or back to the queue (to_agent_id null)")
-    def transfer(handoff_id: int, body: s.TransferRequest, who: Caller = Depends(caller)) -> s.HandoffOut:
+    def transfer(handoff_id: s.IdPath, body: s.TransferRequest, who: Caller = Depends(caller)) -> s.HandoffOut:
         return s.handoff_out(handoff.transfer(handoff_id, who.agent, body.to_agent_id, body.note), handoff.clock())
 
     @app.post("/api/handoffs/{handoff_id}/resolve", tags=["handoffs"], response_model=s.HandoffOut, responses=ERRORS,
               summary="Close the handoff and give the conversation back to the assistant (it asks for a rating)")
-    def resolve(handoff_id: int, who: Caller = Depends(caller)) -> s.HandoffOut:
+    def resolve(handoff_id: s.IdPath, who: Caller = Depends(caller)) -> s.HandoffOut:
         return s.handoff_out(handoff.resolve(handoff_id, who.agent), handoff.clock())
 
     @app.post("/api/handoffs/{handoff_id}/abandon", tags=["handoffs"], response_model=s.HandoffOut, responses=ERRORS,
               summary="The customer is gone: close the handoff without a rating prompt")
-    def abandon(handoff_id: int, body: Optional[s.AbandonRequest] = None, who: Caller = Depends(caller)) -> s.HandoffOut:
+    def abandon(handoff_id: s.IdPath, body: Optional[s.AbandonRequest] = None, who: Caller = Depends(caller)) -> s.HandoffOut:
         detail_text = body.detail if body is not None else s.AbandonRequest().detail
         return s.handoff_out(handoff.abandon(handoff_id, who.agent, detail_text), handoff.clock())
 
@@ -210,7 +212,7 @@ def create_app(handoff: HandoffService, insights: InsightLog, settings: Settings
 
     @app.post("/api/tickets/{ticket_id}/close", tags=["tickets"], response_model=s.TicketOut, responses=ERRORS,
               summary="Mark an offline request as answered")
-    def close_ticket(ticket_id: int, who: Caller = Depends(caller)) -> s.TicketOut:
+    def close_ticket(ticket_id: s.IdPath, who: Caller = Depends(caller)) -> s.TicketOut:
         return s.ticket_out(handoff.close_ticket(ticket_id, who.agent))
 
     @app.get("/api/agents/online", tags=["agents"], response_model=s.OnlineAgents, responses=ERRORS,
@@ -231,7 +233,7 @@ def create_app(handoff: HandoffService, insights: InsightLog, settings: Settings
 
     @app.patch("/api/agents/{agent_id}", tags=["leads"], response_model=s.AgentOut, responses=ERRORS,
                summary="Activate or deactivate an account (leads only; deactivating ends its sessions)")
-    def patch_agent(agent_id: int, body: s.AgentPatch, who: Caller = Depends(lead)) -> s.AgentOut:
+    def patch_agent(agent_id: s.IdPath, body: s.AgentPatch, who: Caller = Depends(lead)) -> s.AgentOut:
         return s.agent_out(handoff.set_agent_active(who.agent, agent_id, body.active))
 
     @app.get("/api/reports/handoffs", tags=["leads"], response_model=s.HandoffReportOut, responses=ERRORS,
@@ -262,6 +264,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(BodyTooLarge, _too_large)
+    app.add_exception_handler(sa_exc.OperationalError, _storage_unavailable)
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -321,6 +324,14 @@ def _problem_line(problem: dict) -> str:
 
 async def _too_large(request: Request, error: Exception) -> JSONResponse:
     return _error_response(413, f"the request body is larger than {MAX_BODY} bytes")
+
+
+async def _storage_unavailable(request: Request, error: Exception) -> JSONResponse:
+    """The database refused the work (disk full, a read-only file, a server restarting): a transaction that failed
+    changed nothing, so the user may simply try again; the operator finds the database's own words in the log."""
+    cause = getattr(error, "orig", None) or error
+    logger.error("%s %s: the database is not available: %s", request.method, request.url.path, cause)
+    return _error_response(503, STORAGE_UNAVAILABLE)
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:

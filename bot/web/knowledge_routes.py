@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI, Query, Response
 
 from bot.knowledge.leads import LeadsKnowledge
 from bot.web import knowledge_schemas as k
-from bot.web.schemas import ErrorOut, Ok
+from bot.web.schemas import ErrorOut, IdPath, Ok
 from bot.web.security import Caller
 
 ERRORS: dict = {status: {"model": ErrorOut} for status in (400, 401, 403, 404, 409, 422, 503)}
@@ -80,7 +80,7 @@ def add_knowledge_routes(app: FastAPI, leads: Optional[LeadsKnowledge], caller: 
 
     @app.get("/api/kb/revisions/{revision_id}", response_model=k.RevisionDetail,
              summary="A revision's whole text and its diff against the one before", **read)
-    def revision(revision_id: int, who: Caller = Depends(caller)) -> k.RevisionDetail:
+    def revision(revision_id: IdPath, who: Caller = Depends(caller)) -> k.RevisionDetail:
         found, diff = service.workspace.revision(revision_id)
         return k.RevisionDetail(revision=k.revision_out(found), text=found.text, diff=diff)
 
@@ -120,29 +120,29 @@ def add_knowledge_routes(app: FastAPI, leads: Optional[LeadsKnowledge], caller: 
 
     @app.get("/api/kb/gaps/{cluster_id}", response_model=k.GapDetailOut,
              summary="A cluster's questions, the wordings fit for an article, and the closest articles", **read)
-    def gap(cluster_id: int, days: int = Period, who: Caller = Depends(caller)) -> k.GapDetailOut:
+    def gap(cluster_id: IdPath, days: int = Period, who: Caller = Depends(caller)) -> k.GapDetailOut:
         return k.gap_detail_out(service.gap(cluster_id, days))
 
     @app.get("/api/kb/gaps/{cluster_id}/draft", response_model=k.DraftOut,
              summary="The fields of a new article pre-filled from the cluster (not saved)", **write)
-    def gap_draft(cluster_id: int, who: Caller = Depends(lead)) -> k.DraftOut:
+    def gap_draft(cluster_id: IdPath, who: Caller = Depends(lead)) -> k.DraftOut:
         return k.DraftOut(article=k.article_out(service.draft_from_gap(cluster_id)))
 
     @app.post("/api/kb/gaps/{cluster_id}/dismiss", response_model=Ok,
               summary="Dismiss the cluster as out of scope (or bring it back with dismissed: false)", **write)
-    def dismiss(cluster_id: int, body: k.DismissRequest, who: Caller = Depends(lead)) -> Ok:
+    def dismiss(cluster_id: IdPath, body: k.DismissRequest, who: Caller = Depends(lead)) -> Ok:
         service.dismiss(who.agent, cluster_id, body.dismissed)
         return Ok()
 
     @app.post("/api/kb/gaps/{cluster_id}/questions", response_model=k.SaveOut,
               summary="Add the cluster's wordings to an article's questions, then re-run the cluster", **write)
-    def add_questions(cluster_id: int, body: k.AddQuestionsRequest, who: Caller = Depends(lead)) -> k.SaveOut:
+    def add_questions(cluster_id: IdPath, body: k.AddQuestionsRequest, who: Caller = Depends(lead)) -> k.SaveOut:
         fix = service.add_gap_questions(who.agent, cluster_id, body.article_id, body.questions, body.etag)
         return k.save_out(fix.saved, fix.recheck)
 
     @app.post("/api/kb/gaps/{cluster_id}/recheck", response_model=k.RecheckOut,
               summary="Run the cluster's questions through the live search again: how many would now be answered", **read)
-    def recheck(cluster_id: int, who: Caller = Depends(caller)) -> k.RecheckOut:
+    def recheck(cluster_id: IdPath, who: Caller = Depends(caller)) -> k.RecheckOut:
         return k.recheck_out(service.recheck(cluster_id))
 
     # -- per-article quality -------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from bot.knowledge.editing import ArticleFields, body_line
 from bot.knowledge.leads import GapDetail, ListedArticle
 from bot.knowledge.revisions import Revision
 from bot.knowledge.workspace import ArticleSummary, ArticleView, LiveStatus, PreviewCard, SaveResult
-from bot.web.schemas import ProblemLine, Strict, utc
+from bot.web.schemas import ProblemLine, RowId, Strict, utc
 
 # The request limit is 64 KB (bot/web/app.py); the longest help article is about 2 kB.
 MAX_BODY_CHARS = 60_000
@@ -39,7 +39,7 @@ class ArticleIn(Strict):
 
 class CreateArticleRequest(Strict):
     article: ArticleIn
-    gap_id: Optional[int] = Field(None, description="the content-gap cluster this article answers (marked as fixed by it)")
+    gap_id: Optional[RowId] = Field(None, description="the content-gap cluster this article answers (marked as fixed by it)")
 
 
 class SaveArticleRequest(Strict):
@@ -52,7 +52,7 @@ class EtagRequest(Strict):
 
 
 class RevertRequest(Strict):
-    revision_id: int
+    revision_id: RowId
     etag: Optional[Etag] = Field(None, description="the version on screen; null to bring back a deleted article")  # type: ignore[valid-type]
 
 

@@ -90,10 +90,12 @@ def _is_json(content_type: str) -> bool:
 
 
 class LoginThrottle:
-    """Too many wrong passwords for one email from one address in a window: refuse for a while (slows guessing)."""
+    """Slows password guessing: too many wrong passwords for one email from one address in a window, or too
+    many for any emails from one address (one password tried on many accounts), and that address must wait."""
 
-    def __init__(self, limit: int = 10, window_seconds: float = 900.0) -> None:
+    def __init__(self, limit: int = 10, window_seconds: float = 900.0, address_limit: int = 30) -> None:
         self.limit = limit
+        self.address_limit = address_limit
         self.window = window_seconds
         self._failures: Dict[Tuple[str, str], Deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
@@ -101,24 +103,41 @@ class LoginThrottle:
     def retry_after(self, client: str, email: str) -> Optional[int]:
         """Seconds until this client may try this email again, or None when it may now."""
         with self._lock:
-            failures = self._recent((client, email.strip().lower()))
-            if len(failures) < self.limit:
-                return None
-            return max(1, int(failures[0] + self.window - time.monotonic()))
+            waits = [self._wait(self._recent((client, email.strip().lower())), self.limit),
+                     self._wait(self._recent((client, "")), self.address_limit)]
+            waits = [w for w in waits if w is not None]
+            return max(waits) if waits else None
 
     def failed(self, client: str, email: str) -> None:
         with self._lock:
-            self._recent((client, email.strip().lower())).append(time.monotonic())
+            now = time.monotonic()
+            self._recent((client, email.strip().lower())).append(now)
+            self._recent((client, "")).append(now)  # "": every email from this address
 
     def succeeded(self, client: str, email: str) -> None:
         with self._lock:
             self._failures.pop((client, email.strip().lower()), None)
+
+    def _wait(self, failures: Deque[float], limit: int) -> Optional[int]:
+        if len(failures) < limit:
+            return None
+        return max(1, int(failures[0] + self.window - time.monotonic()))
 
     def _recent(self, key: Tuple[str, str]) -> Deque[float]:
         failures = self._failures[key]
         while failures and failures[0] < time.monotonic() - self.window:
             failures.popleft()
         return failures
+
+
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def secure_cookie(scheme: str, host: Optional[str], public_url: str) -> bool:
+    """Whether the session cookie gets the Secure flag: always over HTTPS, and on loopback, where browsers treat
+    plain http as a secure context (so `make run` on 127.0.0.1 works with it). Only a desk served over plain
+    http to other machines goes without, and then the cookie could be read on the wire anyway."""
+    return scheme == "https" or public_url.startswith("https://") or (host or "").lower() in LOOPBACK_HOSTS
 
 
 class BodyTooLarge(Exception):

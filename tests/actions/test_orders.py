@@ -98,6 +98,17 @@ def test_third_wrong_email_stops_asking(services):
     assert result["verification_failures"] == 3 and said == ""
 
 
+def test_guesses_over_many_conversations_end_the_form_even_with_the_right_email(services):
+    # each validate() is a fresh conversation (no failures counted in its slots)
+    for _ in range(5):
+        validate("email", "guess@evil.example", order_number="104512", order_flow="status")
+    result, said = validate("email", "jane.doe@example.com", order_number="104512", order_flow="status")
+    assert result["verified_order"] is None and result["verification_failures"] == 3
+    assert said == ""  # the task's action says a person can help; nothing here tells a right guess from a wrong one
+    result, said = validate("order_number", "104512", order_flow="status", email="jane.doe@example.com")
+    assert result["verified_order"] is None and result["verification_failures"] == 3
+
+
 def test_email_given_earlier_verifies_a_new_order_number(services):
     result, _ = validate("order_number", "103877", email="jane.doe@example.com", order_flow="status")
     assert result == {"order_number": "103877", "verified_order": "103877"}

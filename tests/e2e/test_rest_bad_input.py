@@ -26,6 +26,9 @@ pytestmark = pytest.mark.integration
     (b'{"sender": "jane doe", "message": "hi"}', "no spaces"),  # Rasa's HTTP API could not address it later
     (b'{"sender": "a%3Ab", "message": "hi"}', "no spaces"),
     ('{"sender": "x", "message": "caf\u00e9 \u00ff"}'.encode("latin-1"), "not UTF-8"),
+    # found by the reliability battery (500s before)
+    (b"[" * 100_000, "nested too deeply"),
+    (b'{"sender": "x", "message": "hi", "metadata": ' + b'{"a": ' * 5_000 + b"1" + b"}" * 5_001, "nested too deeply"),
 ])
 def test_malformed_requests_get_a_clear_400(servers, body, complaint):
     reply = requests.post(servers.webhook, data=body, headers={"content-type": "application/json"}, timeout=30)

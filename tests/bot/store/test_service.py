@@ -121,3 +121,52 @@ def test_parse_address(text, line1, city, state, zip_code):
 @pytest.mark.parametrize("text", ["somewhere nice", "12 Oak Street Springfield", "", "Oak Street, Springfield, IL 62704"])
 def test_parse_address_rejects_what_is_not_an_address(text):
     assert parse_address(text, "x") is None
+
+
+def test_guessing_across_conversations_is_stopped(directory):
+    # found by the reliability battery: three tries per conversation, but new conversations cost nothing
+    from datetime import datetime, timedelta
+
+    from bot.store.guessing import MemoryGuessingLimiter
+    from bot.store.service import OrderService, TooManyAttempts
+
+    now = [datetime(2026, 12, 6, 12, 0)]
+    service = OrderService(directory, clock=lambda: now[0], guessing=MemoryGuessingLimiter(limit=5))
+    for _ in range(5):
+        with pytest.raises(IdentityMismatch):
+            service.verify("104512", email="attacker@evil.example")
+    with pytest.raises(TooManyAttempts):  # the right email too, for now: the answer must not confirm a guess
+        service.verify("104512", email="jane.doe@example.com")
+    assert service.verify("104512", customer_id="C1001")  # a signed identity is not a guess
+    now[0] += timedelta(hours=1, seconds=1)
+    assert service.verify("104512", email="jane.doe@example.com").number == "104512"
+
+
+def test_one_email_tried_on_many_orders_is_stopped(directory):
+    from bot.store.guessing import MemoryGuessingLimiter
+    from bot.store.service import OrderService, TooManyAttempts
+
+    service = OrderService(directory, guessing=MemoryGuessingLimiter(limit=5))
+    others = [o.number for c in ("C1002", "C1003", "C1004") for o in directory.orders_for_customer(c)][:5]
+    assert len(others) == 5
+    for number in others:
+        with pytest.raises(IdentityMismatch):
+            service.verify(number, email="jane.doe@example.com")
+    with pytest.raises(TooManyAttempts):
+        service.verify("104512", email="jane.doe@example.com")
+
+
+def test_the_sql_limiter_counts_across_processes(tmp_path):
+    from datetime import datetime, timedelta
+
+    from bot.store.guessing import SqlGuessingLimiter
+
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    first, second = SqlGuessingLimiter.from_url(url, limit=3), SqlGuessingLimiter.from_url(url, limit=3)
+    now = datetime(2026, 12, 6, 12, 0)
+    for _ in range(3):
+        assert not second.blocked("a@b.example", "104512", now)
+        first.failed("a@b.example", "104512", now)
+    assert second.blocked("a@b.example", "104512", now) and second.blocked("other@b.example", "104512", now)
+    assert not second.blocked("other@b.example", "104519", now)
+    assert not second.blocked("a@b.example", "104512", now + timedelta(hours=2))

@@ -136,6 +136,23 @@ def test_repeated_wrong_passwords_are_throttled(client):
     assert client.post("/api/auth/login", json={"email": "sam@brightwave.example", "password": PASSWORD}).status_code == 200
 
 
+def test_one_password_tried_on_many_accounts_is_throttled_too(client):
+    # found by the reliability battery: the limit was per email, so spraying one password over many emails never stopped
+    for n in range(30):
+        assert client.post("/api/auth/login", json={"email": f"user{n}@brightwave.example", "password": "Summer2026!"}).status_code == 401
+    refused = client.post("/api/auth/login", json={"email": "sam@brightwave.example", "password": PASSWORD})
+    assert refused.status_code == 429
+
+
+def test_the_session_cookie_is_secure_over_https_and_on_loopback():
+    from bot.web.security import secure_cookie
+
+    assert secure_cookie("https", "desk.example", "")
+    assert secure_cookie("http", "127.0.0.1", "") and secure_cookie("http", "localhost", "")
+    assert secure_cookie("http", "10.0.0.5", "https://desk.example")  # behind a TLS proxy
+    assert not secure_cookie("http", "10.0.0.5", "")
+
+
 def test_sign_out_ends_the_session_for_cookie_and_token(client):
     signed_in = client.post("/api/auth/login", json={"email": "maya@brightwave.example", "password": PASSWORD}).json()
     token = signed_in["token"]
@@ -526,3 +543,18 @@ def test_the_knowledge_pages_have_no_inline_scripts_or_html_injection(client):
     editor = client.get("/desk/vendor/editor.js")  # CodeMirror, built by `make editor`, served from here (no CDN)
     assert editor.status_code == 200 and "createEditor" in editor.text
     assert client.get("/desk/knowledge/knowledge.css").status_code == 200
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("get", "/api/handoffs/176132504772720590848", None),
+    ("post", "/api/handoffs/75977391099478556271408005882348306432/notes", {"text": "x"}),
+    ("post", "/api/messages/176132504772720590848/retry", None),
+    ("patch", "/api/agents/390118313984711852032", {"active": False}),
+    ("post", "/api/kb/gaps/33460294705242222592/dismiss", {"dismissed": True}),
+    ("get", "/api/kb/revisions/0", None),
+    ("post", "/api/handoffs/1/transfer", {"to_agent_id": 2**70}),
+])
+def test_ids_beyond_64_bits_are_refused_before_the_database(client, desk, method, path, body):
+    # found by the reliability battery: these reached SQLite, which overflowed (500)
+    answer = getattr(client, method)(path, headers=desk.bearer(desk.lee), **({"json": body} if body is not None else {}))
+    assert answer.status_code == 422 and answer.json()["error"]
