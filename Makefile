@@ -13,7 +13,7 @@ export RASA_TELEMETRY_ENABLED ?= false
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: install widget editor browser run test bench bench-nlu bench-kb bench-kb-scale bench-frustration bench-handoff bench-latency bench-leads lint lock clean
+.PHONY: install widget editor browser run test bench bench-nlu bench-kb bench-kb-scale bench-frustration bench-handoff bench-latency bench-leads bench-reliability lint lock clean
 
 $(STAMP): pyproject.toml constraints.txt scripts/find-python.sh
 	@if ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
@@ -54,7 +54,7 @@ run: install widget editor  ## install, seed, train if needed, start everything
 test: install widget editor browser  ## the whole suite
 	$(PY) -m pytest
 
-bench: bench-nlu bench-kb bench-kb-scale bench-handoff bench-frustration bench-latency bench-leads
+bench: bench-nlu bench-kb bench-kb-scale bench-handoff bench-frustration bench-latency bench-leads bench-reliability
 
 bench-nlu: install  ## NLU accuracy on BANKING77, CLINC150 and the project's held-out set
 	$(PY) -m bot.bench.nlu --json docs/bench-nlu.json
@@ -76,6 +76,9 @@ bench-frustration: install  ## frustration detection on Twitter airline sentimen
 
 bench-leads: install editor browser  ## the leads' workspace: publish to answer on the real servers, content-gap clustering (StackFAQ) and the gap page at 10,000 questions
 	$(PY) -m bot.bench.leads --json docs/bench-leads.json
+
+bench-reliability: install widget editor  ## the reliability and security battery against the real servers: fuzzed input, sign-in, CSRF, headers, personal data in logs
+	$(PY) -m bot.bench.reliability --json docs/reliability.json --markdown docs/reliability.md
 
 lint: install
 	$(PY) -m ruff check bot actions tests

@@ -97,6 +97,16 @@ class ManagedProcess:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    def kill(self) -> None:
+        """kill -9 the process and its children, as a crash or the OOM killer would (the reliability battery's fault)."""
+        if not self.running():
+            return
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        if self._pump:
+            self._pump.join(timeout=5)
+
     def stop(self, timeout: float = 15) -> None:
         if not self.running():
             return
@@ -121,7 +131,8 @@ def port_in_use(host: str, port: int) -> bool:
 def action_server(settings: Settings, echo: bool = False) -> ManagedProcess:
     return ManagedProcess(
         "actions",
-        [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(settings.action_port)],
+        # through bot.rasa_server like the Rasa server, for the masked logs
+        [sys.executable, "-m", "bot.rasa_server", "run", "actions", "--actions", "actions", "--port", str(settings.action_port)],
         base_environment(settings), settings.log_dir,
         f"http://{settings.host}:{settings.action_port}/health", echo,
     )
