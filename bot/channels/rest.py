@@ -21,6 +21,8 @@ from sanic.response import HTTPResponse
 from bot.handoff.rasa_gateway import PATH_SAFE
 
 logger = logging.getLogger(__name__)
+# what a customer is told when their message could not be handled (the cause is in the log, never in the answer)
+NOT_HANDLED = "the assistant could not take this message just now (it has been logged); please send it again in a moment"
 
 MAX_MESSAGE_CHARS = 10_000
 MAX_SENDER_CHARS = 128
@@ -175,9 +177,7 @@ class SupportRestInput(RestInput):
                 )
             except Exception:  # the one place a failed turn is caught: log it, tell the client plainly
                 logger.exception("could not handle a message of conversation %s", sender)
-                return response.json(
-                    {"error": "the assistant could not handle this message; it has been logged"}, status=503
-                )
+                return response.json({"error": NOT_HANDLED}, status=503)
             return response.json(collector.messages)
 
         return webhook

@@ -23,7 +23,7 @@ from typing import Any, Awaitable, Callable, Dict, Optional, Text
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 
-from bot.channels.rest import InvalidRequest, check_message, sender_problem
+from bot.channels.rest import NOT_HANDLED, InvalidRequest, check_message, sender_problem
 
 logger = logging.getLogger(__name__)
 
@@ -92,9 +92,14 @@ class SupportSocketIOInput(SocketIOInput):
                 await sio.emit("error", {"error": str(invalid)}, room=sid)
                 return
             output = SupportSocketIOOutput(sio, self.bot_message_evt)
-            await on_new_message(
-                UserMessage(text, output, sender, input_channel=self.name(), metadata=metadata or {})
-            )
+            try:
+                await on_new_message(
+                    UserMessage(text, output, sender, input_channel=self.name(), metadata=metadata or {})
+                )
+            except Exception:  # e.g. the conversation store refused the write (disk full, read-only file)
+                # Without this the failure ends in python-socketio's task and the widget waits for ever.
+                logger.exception("could not handle a message of conversation %s", sender)
+                await sio.emit("error", {"error": NOT_HANDLED}, room=sid)
 
         return webhook
 

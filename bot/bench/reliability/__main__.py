@@ -21,11 +21,12 @@ from bot.bench.reliability.verdicts import Tally
 
 # "desk" first: its password guessing leaves the loopback address throttled, which the API fuzz copes with
 # (it signs in through the service) and the desk's own sign-in checks could not
-# "load" and "faults" count conversations (of TURNS turns each); "logs" last: it reads what every other part logged
+# "load" and "faults" count conversations (of TURNS turns each); "disk" runs a second instance on a folder of
+# its own (bot/bench/reliability/disk.py); "logs" last: it reads what every other part logged
 FULL = {"desk": 1, "api": 10_000, "webhook": 5_000, "socketio": 5_000, "slack": 2_000, "disclosure": 200, "xss": 1_000,
-        "load": 200, "faults": 200, "logs": 1}
+        "load": 200, "faults": 200, "disk": 1, "logs": 1}
 QUICK = {"desk": 1, "api": 600, "webhook": 150, "socketio": 120, "slack": 120, "disclosure": 24, "xss": 40,
-         "load": 20, "faults": 20, "logs": 1}
+         "load": 20, "faults": 20, "disk": 1, "logs": 1}
 TURNS = {"full": 20, "quick": 6}
 
 
@@ -49,7 +50,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         product = start_product(Path(folder), args.port_base)
         try:
             turns = TURNS["quick" if args.quick else "full"]
-            runners: Dict[str, Callable[[], List[Tally]]] = parts.all_parts(product, counts, args.seed, turns)
+            runners: Dict[str, Callable[[], List[Tally]]] = parts.all_parts(product, counts, args.seed, turns, args.port_base + 200)
             for name in chosen:
                 print(f"== {name} ({counts[name]:,})", file=sys.stderr, flush=True)
                 for tally in runners[name]():

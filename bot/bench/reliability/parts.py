@@ -7,8 +7,8 @@ from bot.bench.reliability.product import Product
 from bot.bench.reliability.verdicts import Tally, internal_paths
 
 
-def all_parts(product: Product, counts: Dict[str, int], seed: int, turns: int = 20) -> Dict[str, Callable[[], List[Tally]]]:
-    from bot.bench.reliability import api_fuzz, channels, desk, disclosure, load, logs, slack_events, xss
+def all_parts(product: Product, counts: Dict[str, int], seed: int, turns: int = 20, disk_port_base: int = 19200) -> Dict[str, Callable[[], List[Tally]]]:
+    from bot.bench.reliability import api_fuzz, channels, desk, disclosure, disk, load, logs, slack_events, xss
 
     paths = internal_paths([product.settings.data_dir])
     claim = product.identity_claim()
@@ -24,5 +24,6 @@ def all_parts(product: Product, counts: Dict[str, int], seed: int, turns: int = 
         "load": lambda: [load.load_battery(product, load.Plan(counts["load"], turns), seed, paths, "load")],
         "faults": lambda: [load.load_battery(product, load.Plan(counts["faults"], turns, faults=("rasa", "actions", "web")),
                                              seed + 1, paths, "kill -9 under load")],
+        "disk": lambda: disk.disk_battery(disk_port_base),
         "logs": lambda: [logs.personal_data_in_logs(product)],
     }
