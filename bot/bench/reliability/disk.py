@@ -259,7 +259,7 @@ class Scene:
             self.agent_replies.append(text)
             self.pending_retry = answer.json().get("message_id")
             self.tally.outcomes[f"{when}: agent reply saved, delivery refused"] += 1
-        elif answer.status_code == 503 and answer.json().get("detail") == STORAGE_UNAVAILABLE:
+        elif answer.status_code == 503 and answer.json().get("error") == STORAGE_UNAVAILABLE:
             self.refused_agent_text = text
             self.tally.outcomes[f"{when}: agent reply refused with a clear error"] += 1
         else:

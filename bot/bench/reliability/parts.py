@@ -7,7 +7,8 @@ from bot.bench.reliability.product import Product
 from bot.bench.reliability.verdicts import Tally, internal_paths
 
 
-def all_parts(product: Product, counts: Dict[str, int], seed: int, turns: int = 20, disk_port_base: int = 19200) -> Dict[str, Callable[[], List[Tally]]]:
+def all_parts(product: Product, counts: Dict[str, int], seed: int, turns: int = 20,
+              disk_port_base: int = 19200) -> Dict[str, Callable[[], List[Tally]]]:
     from bot.bench.reliability import api_fuzz, channels, desk, disclosure, disk, load, logs, slack_events, xss
 
     paths = internal_paths([product.settings.data_dir])

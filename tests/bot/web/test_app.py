@@ -558,3 +558,27 @@ def test_ids_beyond_64_bits_are_refused_before_the_database(client, desk, method
     # found by the reliability battery: these reached SQLite, which overflowed (500)
     answer = getattr(client, method)(path, headers=desk.bearer(desk.lee), **({"json": body} if body is not None else {}))
     assert answer.status_code == 422 and answer.json()["error"]
+
+
+def test_a_database_that_refuses_writes_is_a_clear_503_with_the_cause_in_the_log(client, desk, monkeypatch, caplog):
+    """Found by the reliability battery's disk part: SQLite's "database or disk is full" was a bare 500."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from bot.web.app import STORAGE_UNAVAILABLE
+
+    handoff = desk.open_handoff()
+    maya = desk.bearer(desk.maya)
+    client.post(f"/api/handoffs/{handoff.id}/claim", headers=maya)
+
+    def full(*args, **kwargs):
+        raise OperationalError("INSERT INTO handoff_messages ...", {}, sqlite3.OperationalError("database or disk is full"))
+
+    monkeypatch.setattr(desk.service, "reply", full)
+    with caplog.at_level(logging.ERROR):
+        refused = client.post(f"/api/handoffs/{handoff.id}/reply", json={"text": "Hi Jane"}, headers=maya)
+    assert refused.status_code == 503 and refused.json()["error"] == STORAGE_UNAVAILABLE
+    assert "database or disk is full" in caplog.text and "INSERT" not in refused.text
+    monkeypatch.undo()
+    assert client.post(f"/api/handoffs/{handoff.id}/reply", json={"text": "Hi Jane"}, headers=maya).status_code == 200
