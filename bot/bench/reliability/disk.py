@@ -20,6 +20,7 @@ from __future__ import annotations
 import errno
 import json
 import queue
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -384,9 +385,9 @@ def _condition(product: Product, data: Path, name: str, paths: Sequence[str],
     return tally
 
 
-def disk_battery(port_base: int) -> List[Tally]:
+def disk_battery(port_base: int, keep_logs: Optional[Path] = None) -> List[Tally]:
     """Both conditions on one product instance (its own data folder on tmpfs), then its logs searched for
-    personal details as the main instance's are."""
+    personal details as the main instance's are; the logs are copied to `keep_logs` when given."""
     problem = mount_problem()
     if problem:
         tally = Tally("disk full and read-only database")
@@ -414,6 +415,8 @@ def disk_battery(port_base: int) -> List[Tally]:
                     return tallies + [logged]
                 finally:
                     product.stop()
+                    if keep_logs:
+                        shutil.copytree(logs, keep_logs, dirs_exist_ok=True)
             finally:
                 _unmount(logs)
         finally:

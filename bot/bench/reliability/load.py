@@ -21,6 +21,7 @@ import random
 import statistics
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -91,6 +92,8 @@ class Run:
 
     async def run(self) -> List[Outcome]:
         timeout = aiohttp.ClientTimeout(total=ANSWER_TIMEOUT + 30)
+        # the website customers' socket.io clients connect in threads (WebsiteCustomer), all at once
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(self.plan.conversations + 8))
         async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=400)) as http:
             self.http = http
             self.agent = DeskAgent(self, *AGENT[::2])
@@ -317,36 +320,44 @@ class RestCustomer(Customer):
 
 
 class WebsiteCustomer(Customer):
-    """The widget over socket.io: session persistence, reconnection, answers pushed to the session's room."""
+    """The widget over socket.io: session persistence, reconnection, answers pushed to the session's room.
+
+    python-socketio's threaded client (over websocket-client): its asyncio client needs aiohttp ≥ 3.10 for
+    websockets, and Rasa 3.6 holds aiohttp at 3.9. Its handlers run on the client's thread and hand each event
+    to this loop."""
 
     def __init__(self, run: Run, outcome: Outcome) -> None:
         super().__init__(run, outcome)
-        self.sio = socketio.AsyncClient(reconnection=True, reconnection_delay=0.5, reconnection_delay_max=3)
+        self.loop = asyncio.get_running_loop()
+        self.sio = socketio.Client(reconnection=True, reconnection_delay=0.5, reconnection_delay_max=3)
         self.inbox: "asyncio.Queue[Dict[str, Any]]" = asyncio.Queue()
         self.joined = asyncio.Event()
         self.sio.on("connect", self._on_connect)
-        self.sio.on("disconnect", lambda *_reason: self.joined.clear())
+        self.sio.on("disconnect", lambda *_reason: self.loop.call_soon_threadsafe(self.joined.clear))
         self.sio.on("session_confirm", self._on_confirm)
         self.sio.on("bot_uttered", self._on_message)
-        self.sio.on("error", lambda data: self.inbox.put_nowait({"error": data}))
+        self.sio.on("error", lambda data: self.loop.call_soon_threadsafe(self.inbox.put_nowait, {"error": data}))
 
-    async def _on_connect(self) -> None:
-        await self.sio.emit("session_request", {"session_id": self.outcome.conversation_id})
+    def _on_connect(self) -> None:
+        self.sio.emit("session_request", {"session_id": self.outcome.conversation_id})
 
-    async def _on_confirm(self, session_id: Any) -> None:
+    def _on_confirm(self, session_id: Any) -> None:
         if session_id == self.outcome.conversation_id:
-            self.joined.set()
+            self.loop.call_soon_threadsafe(self.joined.set)
 
-    async def _on_message(self, data: Any) -> None:
+    def _on_message(self, data: Any) -> None:
         if isinstance(data, dict):
-            self.outcome.received.append(data.get("text") or "")
-            self.inbox.put_nowait(data)
+            def deliver() -> None:
+                self.outcome.received.append(data.get("text") or "")
+                self.inbox.put_nowait(data)
+            self.loop.call_soon_threadsafe(deliver)
 
     async def open(self) -> None:
         deadline = time.monotonic() + RECOVERY_TIMEOUT
         while True:
             try:
-                await self.sio.connect(self.run.rasa_url, transports=["websocket"], wait_timeout=20)
+                await self.loop.run_in_executor(None, lambda: self.sio.connect(
+                    self.run.rasa_url, transports=["websocket"], wait_timeout=20))
                 break
             except socketio.exceptions.ConnectionError:
                 if time.monotonic() > deadline:
@@ -358,7 +369,7 @@ class WebsiteCustomer(Customer):
         await asyncio.wait_for(self.joined.wait(), RECOVERY_TIMEOUT)
 
     async def close(self) -> None:
-        await self.sio.disconnect()
+        await self.loop.run_in_executor(None, self.sio.disconnect)
 
     async def say(self, text: str, expects_answer: bool) -> List[Dict[str, Any]]:
         message_id = uuid.uuid4().hex
@@ -370,8 +381,8 @@ class WebsiteCustomer(Customer):
                 self.inbox.get_nowait()
             started = time.perf_counter()
             try:
-                await self.sio.emit("user_uttered", {"message": text, "session_id": self.outcome.conversation_id,
-                                                     "metadata": {MESSAGE_ID: message_id}})
+                self.sio.emit("user_uttered", {"message": text, "session_id": self.outcome.conversation_id,
+                                               "metadata": {MESSAGE_ID: message_id}})
             except socketio.exceptions.BadNamespaceError:
                 continue  # dropped between the check and the send: nothing went out
             answers = await self._answers(ANSWER_TIMEOUT if expects_answer else QUIET * 2)

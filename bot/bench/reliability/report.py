@@ -15,6 +15,16 @@ FOUND: Dict[str, List[Tuple[str, str, str]]] = {
          "as words (REST, socket.io, Slack)",
          "tests/bot/channels/test_rest.py, tests/e2e/test_socketio.py"),
     ],
+    "disk full": [
+        ("a turn that failed inside Rasa (the conversation store refused the write) got no answer over socket.io: "
+         "the widget waited for ever, the error ended in python-socketio's task",
+         "the channel logs the cause and sends an `error` event, which the widget shows as \"Not sent: …\"",
+         "bot/bench/reliability/disk.py (in tests/e2e/test_reliability.py)"),
+        ("the desk's reply, claim and note on a full or read-only app database: HTTP 500 with a generic message",
+         "503 \"the support database cannot be written right now, so nothing was changed; try again in a moment\", "
+         "SQLite's own words in the log",
+         "tests/bot/web/test_app.py::test_a_database_that_refuses_writes_is_a_clear_503_with_the_cause_in_the_log"),
+    ],
     "socket.io channel": [
         ("a message naming another visitor's session id was written into that conversation",
          "refused with an `error` event unless the client joined that session", "tests/e2e/test_socketio.py"),
@@ -45,9 +55,9 @@ FOUND: Dict[str, List[Tuple[str, str, str]]] = {
 }
 
 NOT_YET = [
-    "Load: 200 concurrent conversations × 20 turns over socket.io and REST with 10 % handoffs.",
-    "Faults under that load: kill -9 of the Rasa server, the action server and the web app mid-handoff, restarted by the runner.",
-    "Disk full on the data folder and a read-only SQLite file.",
+    "A full disk under the logs themselves: the battery keeps the logs on a volume of their own, as operators do; "
+    "with nowhere to write, Python's logging reports to stderr, which the runner's terminal shows.",
+    "Faults of PostgreSQL, Redis and RabbitMQ and more than one worker per process: issue 17 (cluster mode).",
 ]
 
 

@@ -1,0 +1,69 @@
+"""A turn the conversation store cannot save fails loudly (bot/rasa_durability.py), where Rasa's fail-safe
+store would keep it in memory only and answer as if it were saved."""
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import pytest
+from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.exc import OperationalError
+
+from bot import rasa_durability
+from bot.rasa_durability import ConversationStoreUnavailable, StrictTrackerStore, strict_tracker_store
+
+
+class RefusingStore(InMemoryTrackerStore):
+    """A store whose disk filled up: what SQLAlchemy raises for SQLite's SQLITE_FULL."""
+
+    refuse = False
+
+    async def save(self, tracker):
+        if self.refuse:
+            raise OperationalError("INSERT INTO events ...", {}, sqlite3.OperationalError("database or disk is full"))
+        await super().save(tracker)
+
+    async def retrieve(self, sender_id):
+        if self.refuse:
+            raise OperationalError("SELECT ...", {}, sqlite3.OperationalError("unable to open database file"))
+        return await super().retrieve(sender_id)
+
+
+def tracker(*texts: str) -> DialogueStateTracker:
+    return DialogueStateTracker.from_events("c1", [UserUttered(text) for text in texts])
+
+
+def test_rasas_own_wrapper_would_lose_the_turn_silently():
+    primary = RefusingStore(Domain.empty())
+    store = FailSafeTrackerStore(primary)
+    asyncio.run(store.save(tracker("first")))
+    primary.refuse = True
+    asyncio.run(store.save(tracker("first", "second")))  # no error: kept in memory only
+    primary.refuse = False
+    assert [e.text for e in asyncio.run(store.retrieve("c1")).events] == ["first"]
+
+
+def test_a_refused_write_or_read_ends_the_turn_with_the_cause_logged(caplog):
+    primary = RefusingStore(Domain.empty())
+    store = strict_tracker_store(primary, Domain.empty())
+    asyncio.run(store.save(tracker("first")))
+    primary.refuse = True
+    with pytest.raises(ConversationStoreUnavailable, match="database or disk is full"):
+        asyncio.run(store.save(tracker("first", "second")))
+    with pytest.raises(ConversationStoreUnavailable, match="unable to open database file"):
+        asyncio.run(store.retrieve("c1"))  # never an empty conversation in its place
+    assert "database or disk is full" in caplog.text
+    primary.refuse = False
+    assert [e.text for e in asyncio.run(store.retrieve("c1")).events] == ["first"]
+
+
+def test_the_rasa_agent_builds_the_strict_store_once_applied():
+    from rasa.core.agent import Agent
+
+    rasa_durability.apply()
+    rasa_durability.apply()  # idempotent
+    store = Agent._create_tracker_store(None, Domain.empty())
+    assert isinstance(store, StrictTrackerStore) and isinstance(store, FailSafeTrackerStore)
