@@ -11,6 +11,7 @@ import logging
 import re
 import secrets
 import statistics
+import threading
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Union
 
@@ -336,12 +337,23 @@ class HandoffService:
         self._hand_back(handoff)
         return self.handoff(handoff.id)
 
-    def _hand_back(self, handoff: Handoff) -> None:
+    def _hand_back(self, handoff: Handoff) -> bool:
+        """Give the conversation back to the assistant. Until that is done Rasa keeps it paused and would answer
+        nothing, so a failed hand-back (Rasa restarting) is recorded and retried by `retry_hand_backs`."""
         try:
             self.gateway.hand_back(handoff.conversation_id)
         except SupportError as error:
-            # the handoff is closed either way; the assistant resumes on the customer's next message
-            logger.error("could not hand conversation %s back to the assistant: %s", handoff.conversation_id, error)
+            logger.error("could not hand conversation %s back to the assistant (retried until it can): %s",
+                         handoff.conversation_id, error)
+            self.store.note_hand_back(handoff.id, self.clock(), done=False, detail=str(error))
+            return False
+        self.store.note_hand_back(handoff.id, self.clock(), done=True)
+        return True
+
+    def retry_hand_backs(self) -> int:
+        """Hand back the conversations whose hand-back failed (the web app calls this every few seconds);
+        how many were handed back now."""
+        return sum(self._hand_back(handoff) for handoff in self.store.pending_hand_backs())
 
     def _owned(self, handoff_id: int, agent: Agent, leads_too: bool = False) -> Handoff:
         handoff = self.handoff(handoff_id)
@@ -411,3 +423,14 @@ def _counts(values) -> tuple:
 
 __all__: Sequence[str] = ["HandoffService", "ConversationGateway", "AlreadyClaimed", "DeliveryFailed", "InvalidInput",
                           "token_hash", "WAITING", "ASSIGNED", "RESOLVED", "ABANDONED", "CUSTOMER"]
+
+
+def keep_handing_back(service: HandoffService, stopping: threading.Event, every: float = 3.0) -> None:
+    """The web app's background duty: retry failed hand-backs until it stops (a failure here is logged only)."""
+    while not stopping.wait(every):
+        try:
+            handed = service.retry_hand_backs()
+            if handed:
+                logger.info("handed %d conversation(s) back to the assistant after an earlier failure", handed)
+        except Exception:  # e.g. the app database briefly unavailable: try again on the next round
+            logger.exception("could not retry the pending hand-backs")

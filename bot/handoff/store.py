@@ -27,6 +27,8 @@ from bot.handoff.models import (
 from bot.store.directory import create_engine
 
 metadata = sa.MetaData()
+# handoff_log kinds of the hand-back to the assistant: a failed one is retried until it is done
+HANDED_BACK, HAND_BACK_FAILED = "handed_back", "hand_back_failed"
 
 agents = sa.Table(
     "agents",
@@ -287,6 +289,28 @@ class SqlHandoffStore:
             conn.execute(sa.insert(handoff_log).values(handoff_id=handoff_id, at=now, kind=state, agent_id=agent_id,
                                                        detail=detail))
         return True
+
+    def note_hand_back(self, handoff_id: int, now: datetime, done: bool, detail: str = "") -> None:
+        """Record a hand-back to the assistant: done, or failed (then `pending_hand_backs` returns it)."""
+        with self._engine.begin() as conn:
+            conn.execute(sa.insert(handoff_log).values(handoff_id=handoff_id, at=now, agent_id=None, detail=detail[:500],
+                                                       kind=HANDED_BACK if done else HAND_BACK_FAILED))
+
+    def pending_hand_backs(self) -> List[Handoff]:
+        """Finished handoffs whose hand-back failed and never succeeded since, unless the conversation has a
+        newer handoff (it is a person's again, so the old hand-back must not resume it)."""
+        log, newer = handoff_log.alias("log"), handoffs.alias("newer")
+        failed = sa.exists().where(handoff_log.c.handoff_id == handoffs.c.id, handoff_log.c.kind == HAND_BACK_FAILED)
+        done_since = sa.exists().where(log.c.handoff_id == handoffs.c.id, log.c.kind == HANDED_BACK,
+                                       log.c.id > sa.select(sa.func.max(handoff_log.c.id)).where(
+                                           handoff_log.c.handoff_id == handoffs.c.id,
+                                           handoff_log.c.kind == HAND_BACK_FAILED).scalar_subquery())
+        superseded = sa.exists().where(newer.c.conversation_id == handoffs.c.conversation_id, newer.c.id > handoffs.c.id)
+        query = (sa.select(handoffs.c.id).where(handoffs.c.state.in_((RESOLVED, ABANDONED)), failed, ~done_since,
+                                                ~superseded).order_by(handoffs.c.id))
+        with self._engine.connect() as conn:
+            ids = [row.id for row in conn.execute(query)]
+        return [h for h in (self.handoff(i) for i in ids) if h is not None]
 
     def touch_handoff(self, handoff_id: int, now: datetime) -> None:
         with self._engine.begin() as conn:

@@ -33,6 +33,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from dotenv import load_dotenv
 
     from bot.container import build_handoff, build_leads_knowledge
+    from bot.handoff.service import keep_handing_back
     from bot.insights.log import SqlInsightLog
     from bot.web.accounts import bootstrap_accounts
     from bot.web.app import create_app
@@ -53,6 +54,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     threading.Thread(target=knowledge.warm_up, name="kb-warm-up", daemon=True).start()
     app = create_app(handoff, SqlInsightLog.from_url(settings.app_db_url), settings, knowledge=knowledge)
     mount_widget(app, settings)  # the widget's script, its history route and the demo store page
+    # a resolved conversation whose hand-back failed (Rasa restarting) stays paused until this hands it back
+    threading.Thread(target=keep_handing_back, args=(handoff, app.state.stopping), name="hand-backs", daemon=True).start()
     print(f"Agent desk: {settings.web_url}/desk/  knowledge workspace: {settings.web_url}/desk/knowledge/  "
           f"(API: {settings.web_url}/api/openapi.json)", flush=True)
     # log_config=None: uvicorn's loggers go through the root logger above, to stdout like the rest.

@@ -155,7 +155,7 @@ class MessageOut(BaseModel):
 
 class HistoryEntry(BaseModel):
     at: datetime
-    kind: str = Field(..., description="created | claimed | transferred | resolved | abandoned")
+    kind: str = Field(..., description="created | claimed | transferred | resolved | abandoned | handed_back | hand_back_failed")
     agent_id: Optional[int]
     agent_name: Optional[str]
     detail: str = Field(..., description="transferred: JSON {to_agent_id, note}; created: the reason; abandoned: why")

@@ -97,9 +97,35 @@ def test_claim_reply_resolve_hand_back(service, maya, gateway, clock):
     resolved = service.resolve(handoff.id, maya)
     assert resolved.state == RESOLVED and resolved.resolved_at == clock.now
     assert gateway.handed_back == ["conv-1"]
-    assert [entry["kind"] for entry in service.history(handoff.id)] == ["created", "claimed", "resolved"]
+    assert [entry["kind"] for entry in service.history(handoff.id)] == ["created", "claimed", "resolved", "handed_back"]
     # the next handoff's estimate learns from the 2 minutes this one waited
     assert service.wait_estimate(3) == 6
+
+
+def test_a_failed_hand_back_is_retried_until_the_assistant_has_the_conversation(service, maya, gateway):
+    """Found by the reliability battery (kill -9 of Rasa mid-handoff): a resolve while Rasa was restarting left
+    the conversation paused in Rasa for good, so the customer was never answered again."""
+    handoff = open_one(service).handoff
+    service.claim(handoff.id, maya)
+    gateway.fail = True
+    assert service.resolve(handoff.id, maya).state == RESOLVED  # the agent is done either way
+    assert service.retry_hand_backs() == 0 and gateway.handed_back == []
+    gateway.fail = False
+    assert service.retry_hand_backs() == 1 and gateway.handed_back == ["conv-1"]
+    assert service.retry_hand_backs() == 0 and gateway.handed_back == ["conv-1"]  # once
+    kinds = [entry["kind"] for entry in service.history(handoff.id)]
+    assert kinds == ["created", "claimed", "resolved", "hand_back_failed", "hand_back_failed", "handed_back"]
+
+
+def test_a_pending_hand_back_never_takes_a_conversation_from_its_next_handoff(service, maya, gateway):
+    first = open_one(service).handoff
+    service.claim(first.id, maya)
+    gateway.fail = True
+    service.resolve(first.id, maya)
+    gateway.fail = False
+    second = open_one(service).handoff  # the customer asked for a person again: Rasa paused it again
+    assert second.id != first.id
+    assert service.retry_hand_backs() == 0 and gateway.handed_back == []
 
 
 def test_two_agents_claiming_at_once_one_wins(service, maya):

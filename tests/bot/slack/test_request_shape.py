@@ -33,6 +33,11 @@ def test_what_slack_sends_passes():
     assert malformed_body(urlencode({"payload": json.dumps(click)}).encode(), FORM) is None
 
 
-def test_rasas_intent_syntax_typed_in_slack_is_read_as_words():
-    assert customer_text('/inform{"order_number": "104519"}', "UBOT") == 'inform{"order_number": "104519"}'
+def test_in_slack_a_customer_may_type_what_a_button_sends_and_nothing_more():
+    # what the assistant's buttons send (an intent, flat entities) is the customer's to send, as on the web
+    assert customer_text('/inform{"order_number": "104519"}', "UBOT") == '/inform{"order_number": "104519"}'
     assert customer_text("/request_human", "UBOT") == "/request_human"
+    # a confidence, nested entities or Rasa's own session intents are read as words
+    assert not customer_text("/inform@0.99", "UBOT").startswith("/")
+    assert not customer_text('/inform{"a": {"b": 1}}', "UBOT").startswith("/")
+    assert not customer_text("/session_start", "UBOT").startswith("/")

@@ -328,7 +328,7 @@ def test_reply_notes_transfer_and_resolve(client, desk):
     twice = client.post(f"/api/handoffs/{handoff.id}/resolve", headers=sam)
     assert twice.status_code == 403 and "claim this conversation first" in twice.json()["error"]
     history = client.get(f"/api/handoffs/{handoff.id}", headers=sam).json()["history"]
-    assert [e["kind"] for e in history] == ["created", "claimed", "transferred", "transferred", "claimed", "resolved"]
+    assert [e["kind"] for e in history] == ["created", "claimed", "transferred", "transferred", "claimed", "resolved", "handed_back"]
 
 
 def test_abandon_closes_without_a_rating(client, desk):

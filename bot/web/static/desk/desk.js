@@ -344,7 +344,7 @@ import {
       detail = moved.to_agent_id ? `to ${names.get(moved.to_agent_id) || `agent #${moved.to_agent_id}`}` : "back to the queue";
     }
     const who = entry.agent_name || (entry.agent_id ? names.get(entry.agent_id) || `agent #${entry.agent_id}` : "");
-    return el("li", {}, `${formatTime(entry.at)} · ${entry.kind}${who ? ` by ${who}` : ""}${detail ? ` · ${detail}` : ""}`);
+    return el("li", {}, `${formatTime(entry.at)} · ${String(entry.kind).replace(/_/g, " ")}${who ? ` by ${who}` : ""}${detail ? ` · ${detail}` : ""}`);
   }
 
   // The context packet: the keys this desk knows first, then anything else the assistant added.
