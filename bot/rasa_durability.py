@@ -8,18 +8,28 @@ said before it, is missing from the record once the store works again (found by 
 part, bot/bench/reliability/disk.py). Here the store's error ends the turn instead: the channels tell the
 customer to send the message again (bot/channels), the log names the database's own error, and the record never
 silently parts from what the customer saw.
+
+Second, a turn whose custom action finds the action server not accepting connections (it crashed and the
+runner is starting it again, a matter of seconds) waits for it instead of failing at once: a request that could
+not connect was never received, so sending it again cannot run an action twice. A connection that breaks after
+the request went out is not retried, for that reason; the turn then fails with the clear error above.
 """
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
-from typing import Optional
+import time
+from typing import Any, Optional
 
+import aiohttp
 from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.exceptions import RasaException
 
 logger = logging.getLogger(__name__)
 _applied = False
+SERVER_WAIT_SECONDS = 30.0  # how long a turn waits for an action server that refuses connections (restarting)
 
 
 class ConversationStoreUnavailable(RasaException):
@@ -46,12 +56,33 @@ def strict_tracker_store(store: Optional[TrackerStore], domain: Domain) -> Track
     return StrictTrackerStore(store)
 
 
+def waiting_for_connections(request: Any, wait_seconds: float = SERVER_WAIT_SECONDS) -> Any:
+    """`EndpointConfig.request`, sent again while the server refuses connections, for up to `wait_seconds`."""
+
+    @functools.wraps(request)  # keeps Rasa's own as __wrapped__
+    async def patient_request(self: Any, *args: Any, **kwargs: Any) -> Any:
+        deadline, delay = time.monotonic() + wait_seconds, 0.25
+        while True:
+            try:
+                return await request(self, *args, **kwargs)
+            except aiohttp.ClientConnectorError as error:
+                if time.monotonic() + delay > deadline:
+                    raise
+                logger.warning("%s refuses connections (%s); sending again in %.2f s", self.url, error, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    return patient_request
+
+
 def apply() -> None:
-    """Make the Rasa agent's tracker store strict (idempotent)."""
+    """Make the Rasa agent's tracker store strict and its action calls wait for a restarting server (idempotent)."""
     global _applied
     if _applied:
         return
     from rasa.core.agent import Agent
+    from rasa.utils.endpoints import EndpointConfig
 
     Agent._create_tracker_store = staticmethod(strict_tracker_store)  # type: ignore[method-assign]
+    EndpointConfig.request = waiting_for_connections(EndpointConfig.request)  # type: ignore[method-assign]
     _applied = True

@@ -67,3 +67,46 @@ def test_the_rasa_agent_builds_the_strict_store_once_applied():
     rasa_durability.apply()  # idempotent
     store = Agent._create_tracker_store(None, Domain.empty())
     assert isinstance(store, StrictTrackerStore) and isinstance(store, FailSafeTrackerStore)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_an_action_server_that_refuses_connections_is_waited_for_not_one_that_broke_mid_request():
+    from aiohttp import ClientConnectorError, web
+    from rasa.utils.endpoints import EndpointConfig
+
+    port = free_port()
+    endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+    rasas_own = getattr(EndpointConfig.request, "__wrapped__", EndpointConfig.request)  # apply() may have run
+    patient = rasa_durability.waiting_for_connections(rasas_own, wait_seconds=10)
+
+    async def scenario():
+        async def webhook(request):
+            return web.json_response({"events": [], "responses": []})
+
+        app = web.Application()
+        app.router.add_post("/webhook", webhook)
+        runner = web.AppRunner(app)
+
+        async def start_later():  # the runner restarting the action server
+            await asyncio.sleep(1.0)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+
+        starting = asyncio.create_task(start_later())
+        answer = await patient(endpoint, method="post", json={})
+        await starting
+        await runner.cleanup()
+        return answer
+
+    assert asyncio.run(scenario()) == {"events": [], "responses": []}
+
+    impatient = rasa_durability.waiting_for_connections(rasas_own, wait_seconds=0.5)
+    with pytest.raises(ClientConnectorError):
+        asyncio.run(impatient(EndpointConfig(f"http://127.0.0.1:{free_port()}/webhook"), method="post", json={}))

@@ -23,7 +23,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import aiohttp
 import socketio
@@ -59,6 +59,9 @@ class Plan:
     handoff_share: float = 0.10
     socket_share: float = 0.5
     faults: Sequence[str] = ()  # process names to kill -9 in turn, each while handoffs are under way
+    kill_when_handoffs: int = 2  # a kill waits until at least this many handoffs are under way
+    arrival_seconds: float = 10.0  # conversations start spread over this long
+    agent_pause: Tuple[float, float] = (0.5, 2.0)  # an agent's typing time before each reply, seconds
 
 
 @dataclass
@@ -116,7 +119,7 @@ class Run:
 
     async def _conversation(self, index: int, channel: str, hand_off: bool) -> Outcome:
         rng = random.Random(self.rng.random())
-        await asyncio.sleep(rng.uniform(0, 10))  # arrivals spread over the first seconds
+        await asyncio.sleep(rng.uniform(0, self.plan.arrival_seconds))  # arrivals spread over the run's start
         outcome = Outcome(f"load-{uuid.uuid4().hex[:16]}", channel)
         lines: List[str] = []
         while len(lines) < self.plan.turns:
@@ -147,6 +150,7 @@ class Run:
         self.in_handoff.add(outcome.conversation_id)
         try:
             for number in (1, 2):
+                await asyncio.sleep(random.uniform(*self.plan.agent_pause))  # the agent reads and types
                 reply = f"Agent reply {number} for {outcome.conversation_id}: I'm on it."
                 await self.agent.reply(handoff_id, reply)
                 outcome.agent_replies.append(reply)
@@ -169,7 +173,7 @@ class Run:
         loop = asyncio.get_running_loop()
         for name in self.plan.faults:
             process = next(p for p in self.product.processes if p.name == name)
-            while len(self.in_handoff) < 2 and not self.done.is_set():
+            while len(self.in_handoff) < self.plan.kill_when_handoffs and not self.done.is_set():
                 await asyncio.sleep(0.5)
             if self.done.is_set():
                 self.tally.fail(Finding("not run", name, "the load ended before a kill could happen mid-handoff"))
@@ -182,7 +186,7 @@ class Run:
             await loop.run_in_executor(None, process.wait_healthy)
             self.kills.append({"process": name, "handoffs under way": mid_handoff,
                                "back after s": round(time.perf_counter() - killed, 1)})
-            await asyncio.sleep(15)  # traffic on the restarted product before the next kill
+            await asyncio.sleep(5)  # traffic on the restarted product before the next kill
 
     async def healthy(self) -> None:
         """Until every product process answers its health check again (after a kill)."""

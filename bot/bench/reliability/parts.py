@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Callable, Dict, List
 
+from bot.bench.reliability.load import Plan
 from bot.bench.reliability.product import Product
 from bot.bench.reliability.verdicts import Tally, internal_paths
 
@@ -23,8 +24,15 @@ def all_parts(product: Product, counts: Dict[str, int], seed: int, turns: int = 
         "disclosure": lambda: [disclosure.disclosure_battery(product, counts["disclosure"], seed, paths)],
         "xss": lambda: [xss.xss_battery(product, counts["xss"], paths)],
         "load": lambda: [load.load_battery(product, load.Plan(counts["load"], turns), seed, paths, "load")],
-        "faults": lambda: [load.load_battery(product, load.Plan(counts["faults"], turns, faults=("rasa", "actions", "web")),
-                                             seed + 1, paths, "kill -9 under load")],
+        "faults": lambda: [load.load_battery(product, faults_plan(counts["faults"], turns), seed + 1, paths, "kill -9 under load")],
         "disk": lambda: disk.disk_battery(disk_port_base),
         "logs": lambda: [logs.personal_data_in_logs(product)],
     }
+
+
+def faults_plan(conversations: int, turns: int) -> Plan:
+    """The load with kills: more handoffs, spread over the run and held longer (agents typing), so that each of
+    the three kills finds handoffs under way."""
+    return Plan(conversations, turns, handoff_share=0.3, faults=("rasa", "actions", "web"),
+                     kill_when_handoffs=2 if conversations >= 100 else 1, arrival_seconds=120.0,
+                     agent_pause=(3.0, 8.0))
