@@ -4,7 +4,7 @@ import random
 
 from bot.bench.reliability.inputs import socket_frames, webhook_bodies
 from bot.bench.reliability.report import render
-from bot.bench.reliability.verdicts import Tally, check_answer, internal_paths, leaks
+from bot.bench.reliability.verdicts import Finding, Tally, check_answer, internal_paths, leaks
 
 PATHS = internal_paths()
 
@@ -38,10 +38,15 @@ def test_inputs_are_seeded_and_varied():
     assert any(isinstance(f, bytes) for _, f in frames) and any(isinstance(f, dict) for _, f in frames)
 
 
-def test_the_report_has_a_row_per_part_and_the_fixes():
+def test_the_report_has_a_table_per_part_with_its_fixes():
     tally = Tally("REST webhook", tried=5)
     tally.outcomes["200"] = 5
+    tally.figures["seconds"] = 1.5
+    broken = Tally("disk full", tried=2)
+    broken.fail(Finding("lost", "disk-rest-1", "message m1 is in the conversation 0 times"))
     text = render({"date": "2026-12-06", "quick": True, "seed": 1, "seconds": 9, "command": "make bench-reliability",
-                   "parts": [json.loads(json.dumps(tally.as_dict()))]})
-    assert "| REST webhook | 5 | 0 | 200: 5 |" in text and "## Found by the battery and fixed" in text
-    assert "None." in text
+                   "parts": [json.loads(json.dumps(t.as_dict())) for t in (tally, broken)]})
+    assert "| [REST webhook](#rest-webhook) | 5 | 0 | 2 |" in text
+    assert "## REST webhook" in text and "| inputs tried | 5 |" in text and "| seconds | 1.5 |" in text
+    assert "| failures in this run | 1 (lost × 1) |" in text and "- lost at `disk-rest-1`" in text
+    assert text.count("Found by the battery and fixed") == 2 and "tests/bot/test_rasa_durability.py" in text
