@@ -38,6 +38,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--port-base", type=int, default=19000)
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--markdown", type=Path, help="write the report here (docs/reliability.md)")
+    parser.add_argument("--update", action="store_true",
+                        help="with --parts and --json: replace only those parts in the existing figures (recorded as a re-run)")
     args = parser.parse_args(argv)
     counts = QUICK if args.quick else FULL
     chosen = args.parts or list(FULL)
@@ -59,9 +61,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                           f"{tally.figures}", file=sys.stderr, flush=True)
         finally:
             product.stop()
-    results = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "quick": args.quick, "seed": args.seed,
+    date = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    results = {"date": date, "quick": args.quick, "seed": args.seed,
                "seconds": round(time.perf_counter() - began), "parts": [t.as_dict() for t in tallies],
                "command": "make bench-reliability" + (" (quick)" if args.quick else "")}
+    if args.update and args.json and args.json.exists():
+        earlier = json.loads(args.json.read_text())
+        names = {t.part for t in tallies}
+        rerun = [t.as_dict() for t in tallies]
+        merged = []
+        for part in earlier["parts"]:  # the earlier run's order, the re-run parts in their place
+            if part["part"] in names:
+                merged += [p for p in rerun if p["part"] == part["part"]]
+            else:
+                merged.append(part)
+        merged += [p for p in rerun if p["part"] not in {e["part"] for e in earlier["parts"]}]
+        results = {**earlier, "parts": merged, "reruns": earlier.get("reruns", []) + [
+            {"date": date, "parts": sorted(names), "seconds": results["seconds"],
+             "command": "python -m bot.bench.reliability --update --parts " + " ".join(chosen)}]}
     text = render(results)
     print(text)
     if args.json:

@@ -55,13 +55,20 @@ def _conversations(rng: random.Random, count: int, product: Product, directory) 
     other_orders = [o.number for c in others for o in directory.orders_for_customer(c.id)]
     jane_signed = product.identity_claim()
     out = []
+    owner_email = {o.number: c.email for c in others for o in directory.orders_for_customer(c.id)}
+    owner_id = {o.number: c.id for c in others for o in directory.orders_for_customer(c.id)}
     for n in range(count):
         kind = n % 4
-        ask = rng.choice(ASKS).format(n=rng.choice(other_orders))
+        template, number = rng.choice(ASKS), rng.choice(other_orders)
+        ask = template.format(n=number)
         if kind == 0:
             email = rng.choice([rng.choice(others).email if rng.random() < 0.3 else f"guess{rng.randint(1, 999)}@mail.example",
                                 JANE["email"]])
-            out.append(("unverified visitor", {}, None, [ask, f"my email is {email}", "yes", "what's the address on it?"]))
+            # The order number with the email on that order is how the product verifies a customer (README, "How the
+            # order flows keep personal data safe"): a visitor who has both is that customer, so may see the order.
+            # (Found in the first full run: one such visitor counted as a disclosure.)
+            verified_as = owner_id[number] if email == owner_email[number] else None
+            out.append(("unverified visitor", {}, verified_as, [ask, f"my email is {email}", "yes", "what's the address on it?"]))
         elif kind == 1:
             victim = rng.choice(others)
             forged = rng.choice([
@@ -125,6 +132,8 @@ def disclosure_battery(product: Product, count: int, seed: int, paths: Sequence[
     for number in changed:
         tally.fail(Finding("changed", f"order {number}", "another customer's order was changed by these conversations"))
     tally.figures.update({"conversations": len(conversations), **{f"{k}": v for k, v in sorted(kinds.items())},
+                          "of which visitors with the order's own email (verified: may see it)":
+                              sum(1 for kind, _m, owner, _t in conversations if kind == "unverified visitor" and owner),
                           "other customers' orders changed": len(changed)})
     dead_processes(tally, product.processes)
     return tally

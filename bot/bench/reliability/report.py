@@ -89,6 +89,9 @@ def render(results: Dict[str, Any]) -> str:
         "`make test` runs the quick subset (tests/e2e/test_reliability.py). The parts are in "
         "`bot/bench/reliability/`; each module's docstring says what it sends and what counts as a failure.",
         "",
+        *[f"Re-run on {r['date']} ({r['seconds']:,} s): {', '.join(r['parts'])}, with `{r['command']}`; "
+          "those parts' figures below are the re-run's." for r in results.get("reruns", [])],
+        *([""] if results.get("reruns") else []),
         "| part | inputs tried | failures in this run | found earlier by the battery and fixed |",
         "|---|---:|---:|---:|",
     ]
