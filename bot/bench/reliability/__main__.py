@@ -17,7 +17,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from bot.bench.reliability import parts
 from bot.bench.reliability.report import render
-from bot.bench.reliability.verdicts import Tally
+from bot.bench.reliability.verdicts import Finding, Tally, clip
 
 # "desk" first: its password guessing leaves the loopback address throttled, which the API fuzz copes with
 # (it signs in through the service) and the desk's own sign-in checks could not
@@ -55,7 +55,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             runners: Dict[str, Callable[[], List[Tally]]] = parts.all_parts(product, counts, args.seed, turns, args.port_base + 200)
             for name in chosen:
                 print(f"== {name} ({counts[name]:,})", file=sys.stderr, flush=True)
-                for tally in runners[name]():
+                try:
+                    found = runners[name]()
+                except Exception as error:  # a part that breaks down is a finding; the other parts still run
+                    crashed = Tally(name)
+                    crashed.fail(Finding("part broke down", name, clip(f"{type(error).__name__}: {error}", 400)))
+                    found = [crashed]
+                    _restart_dead(product)
+                for tally in found:
                     tallies.append(tally)
                     print(f"   {tally.part}: {tally.tried:,} tried, {tally.failed} failed {dict(tally.failures)} "
                           f"{tally.figures}", file=sys.stderr, flush=True)
@@ -86,6 +93,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.markdown:
         args.markdown.write_text(text)
     return 1 if any(t.failed for t in tallies) else 0
+
+
+def _restart_dead(product) -> None:
+    """After a part broke down: the next parts get a product whose every process is up again."""
+    for process in product.processes:
+        if not process.running():
+            process.start()
+        try:
+            process.wait_healthy()
+        except TimeoutError as error:
+            print(f"   {process.name} is not healthy: {error}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":
