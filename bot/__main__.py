@@ -1,4 +1,4 @@
-"""Command line of the project: `bot run | prepare | kb ...` (also `python -m bot ...`)."""
+"""Command line of the project: `bot run | prepare | db | kb ... | desk ...` (also `python -m bot ...`)."""
 from __future__ import annotations
 
 import argparse
@@ -14,14 +14,15 @@ MODEL_DIR = PROJECT_ROOT / "models"
 
 
 def prepare(settings: Settings) -> None:
-    """Everything `run` needs before starting: data folder, demo store, trained model."""
-    from bot import runner
+    """Everything `run` needs before starting: data folder, app database schema, demo store, trained model."""
+    from bot import migrations, runner
     from bot.store.directory import SqlCustomerDirectory
     from bot.store.seed import seed
     from bot.store.service import utcnow
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.log_dir.mkdir(parents=True, exist_ok=True)
+    print(f"App database at revision {migrations.upgrade(settings.app_db_url)} (bot.migrations)")
     if seed(SqlCustomerDirectory.from_url(settings.store_db_url), utcnow()):
         print(f"Seeded the demo store in {settings.store_db_url}")
     build_knowledge_base(settings)
@@ -128,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="prepare, then start every process; Ctrl-C stops them")
     commands.add_parser("prepare", help="create the data folder, seed the demo store, index the KB, train if needed")
+    database = commands.add_parser("db", help="the app database's schema (Alembic migrations)")
+    database.add_argument("action", choices=["upgrade", "current"], help="upgrade to the newest revision, or show the current one")
     commands.add_parser("kb", help="knowledge-base commands for support leads: bot kb --help")
     commands.add_parser("desk", help="agent accounts for the desk: bot desk --help")
     args = parser.parse_args(argv)
@@ -146,6 +149,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "prepare":
         prepare(settings)
+        return 0
+    if args.command == "db":
+        from bot import migrations
+
+        if args.action == "upgrade":
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            migrations.upgrade(settings.app_db_url)
+        print(f"app database: revision {migrations.current(settings.app_db_url) or '(none)'}, newest {migrations.head()}")
         return 0
     return run(settings)
 
