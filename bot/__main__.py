@@ -130,7 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("run", help="prepare, then start every process; Ctrl-C stops them")
     commands.add_parser("prepare", help="create the data folder, seed the demo store, index the KB, train if needed")
     database = commands.add_parser("db", help="the app database's schema (Alembic migrations)")
-    database.add_argument("action", choices=["upgrade", "current"], help="upgrade to the newest revision, or show the current one")
+    database.add_argument("action", choices=["upgrade", "current", "revision"],
+                          help="upgrade to the newest revision, show the current one, or write the next one (-m)")
+    database.add_argument("-m", "--message", default="", help="revision: what the new migration changes")
     commands.add_parser("kb", help="knowledge-base commands for support leads: bot kb --help")
     commands.add_parser("desk", help="agent accounts for the desk: bot desk --help")
     args = parser.parse_args(argv)
@@ -153,6 +155,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "db":
         from bot import migrations
 
+        if args.action == "revision":
+            if not args.message:
+                parser.error("bot db revision needs -m 'what changed'")
+            print(f"wrote {migrations.new_revision(args.message)}: review it, then commit it")
+            return 0
         if args.action == "upgrade":
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             migrations.upgrade(settings.app_db_url)

@@ -76,3 +76,16 @@ def upgrade(url: str) -> str:
     if before != after:
         logger.info("app database upgraded from %s to %s", before or "nothing", after)
     return after
+
+
+def new_revision(message: str) -> Path:
+    """Write the next migration: what the code's tables differ by from a database at the newest revision
+    (Alembic's autogenerate, against a scratch SQLite file); review it before committing."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'head.db'}"
+        upgrade(url)
+        script = command.revision(config(url), message=message, autogenerate=True, rev_id=f"{int(head()) + 1:04d}")
+    written = script[0] if isinstance(script, list) else script
+    return Path(written.path)

@@ -58,7 +58,7 @@ def test_a_blank_database_gets_every_table_of_the_code_exactly(blank_url):
     assert migrations.upgrade(blank_url) == migrations.head()
     ours = {t.name for m in migrations.metadata() for t in m.sorted_tables}
     assert ours <= tables(blank_url) and len(ours) >= 16
-    assert differences(blank_url) == [], "a table changed without a migration: add one (README, Development)"
+    assert differences(blank_url) == [], "a table changed without a migration: write one with `bot db revision -m '...'`"
     assert migrations.upgrade(blank_url) == migrations.head()  # again: nothing to do
 
 
@@ -84,3 +84,17 @@ def test_bot_db_upgrade_reports_the_revision(tmp_path):
     assert done.returncode == 0, done.stderr
     assert f"revision {migrations.head()}, newest {migrations.head()}" in done.stdout
     assert "alembic_version" in tables(f"sqlite:///{tmp_path / 'app.db'}")
+
+
+def test_a_new_revision_follows_the_newest(tmp_path, monkeypatch):
+    """`bot db revision` writes the next file; with the code's tables unchanged it changes nothing."""
+    import shutil
+
+    scripts = tmp_path / "migrations"
+    shutil.copytree(migrations.HERE, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(migrations, "HERE", scripts)
+    written = migrations.new_revision("nothing changed")
+    assert written.parent == scripts / "versions" and written.name.startswith(f"{int(migrations.FIRST) + 1:04d}_")
+    text = written.read_text()
+    assert "down_revision: Union[str, Sequence[str], None] = '0001'" in text
+    assert "op." not in text.split("def upgrade")[1].split("def downgrade")[0]
