@@ -59,6 +59,9 @@ class Settings:
     slack_signing_secret: str = ""
     slack_agents_channel: str = ""  # channel id where handoffs are posted for agents; empty: agents use the desk only
     slack_api_url: str = ""  # Slack's Web API; only tests (a local fake) and proxies change it
+    # RabbitMQ: when set, Rasa publishes customer messages there (its Pika event broker) and the web app consumes
+    # them for the desk; unset, Rasa's event broker writes them to the app database itself (one machine)
+    rabbitmq_url: str = ""
 
     @property
     def slack_enabled(self) -> bool:
@@ -115,6 +118,7 @@ class Settings:
             slack_signing_secret=_get(env, "SLACK_SIGNING_SECRET"),
             slack_agents_channel=_get(env, "SLACK_AGENTS_CHANNEL"),
             slack_api_url=_get(env, "SLACK_API_URL"),
+            rabbitmq_url=_get(env, "RABBITMQ_URL"),
         )
 
     def rasa_environment(self) -> dict[str, str]:
@@ -142,6 +146,7 @@ class Settings:
             "SLACK_SIGNING_SECRET": self.slack_signing_secret,
             "SLACK_AGENTS_CHANNEL": self.slack_agents_channel,
             "SLACK_API_URL": self.slack_api_url,
+            "RABBITMQ_URL": self.rabbitmq_url,
         }
 
 

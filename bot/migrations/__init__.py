@@ -5,7 +5,8 @@ gaps, the article revisions, Slack's delivery records and the verification limit
 `METADATA` below. Rasa's conversations (its tracker store) and the demo store are not in it.
 
 A database made by a release before the migrations (each store created its tables itself) has the tables and no
-`alembic_version`: it is stamped as the first revision, whose tables it has, and upgraded from there. The stores
+`alembic_version`: it is stamped as the first revision, whose tables it has, and upgraded from there (or as the
+newest, when it has every table of the code: a process of this release made it without `make run`). The stores
 still create missing tables themselves (tests, a blank embedded database); `tests/bot/test_migrations.py` fails
 when a table changes without a migration.
 """
@@ -68,8 +69,11 @@ def upgrade(url: str) -> str:
     ours = {t.name for m in metadata() for t in m.sorted_tables}
     cfg = config(url)
     if "alembic_version" not in tables and tables & ours:
-        logger.info("the app database predates migrations (%d of our tables): stamped as revision %s", len(tables & ours), FIRST)
-        command.stamp(cfg, FIRST)
+        # made by the stores themselves (a release before migrations, or a process started without `make run`):
+        # with every table of the code it is the code's schema, otherwise the first revision's
+        stamp = "head" if ours <= tables else FIRST
+        logger.info("the app database has %d of our tables and no revision: stamped as %s", len(tables & ours), stamp)
+        command.stamp(cfg, stamp)
     before = current(url)
     command.upgrade(cfg, "head")
     after = current(url) or ""

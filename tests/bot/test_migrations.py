@@ -93,8 +93,21 @@ def test_a_new_revision_follows_the_newest(tmp_path, monkeypatch):
     scripts = tmp_path / "migrations"
     shutil.copytree(migrations.HERE, scripts, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(migrations, "HERE", scripts)
+    newest = migrations.head()
     written = migrations.new_revision("nothing changed")
-    assert written.parent == scripts / "versions" and written.name.startswith(f"{int(migrations.FIRST) + 1:04d}_")
+    assert written.parent == scripts / "versions" and written.name.startswith(f"{int(newest) + 1:04d}_")
     text = written.read_text()
-    assert "down_revision: Union[str, Sequence[str], None] = '0001'" in text
+    assert f"down_revision: Union[str, Sequence[str], None] = '{newest}'" in text
     assert "op." not in text.split("def upgrade")[1].split("def downgrade")[0]
+
+
+def test_a_database_the_stores_made_without_migrations_is_taken_as_it_is(tmp_path):
+    url = sqlite_url(tmp_path)
+    SqlHandoffStore.from_url(url)
+    SqlInsightLog.from_url(url)
+    from bot.knowledge.revisions import SqlRevisionStore
+    from bot.slack.store import SlackStore
+    from bot.store.guessing import SqlGuessingLimiter
+
+    SqlRevisionStore.from_url(url), SlackStore.from_url(url), SqlGuessingLimiter.from_url(url)
+    assert migrations.upgrade(url) == migrations.head() and differences(url) == []
