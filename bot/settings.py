@@ -62,6 +62,9 @@ class Settings:
     # RabbitMQ: when set, Rasa publishes customer messages there (its Pika event broker) and the web app consumes
     # them for the desk; unset, Rasa's event broker writes them to the app database itself (one machine)
     rabbitmq_url: str = ""
+    # Redis for socket.io across Rasa workers: an agent's reply sent through one worker reaches the customer
+    # connected to another (python-socketio's AsyncRedisManager); unset, one worker holds every connection
+    redis_url: str = ""
 
     @property
     def slack_enabled(self) -> bool:
@@ -119,6 +122,7 @@ class Settings:
             slack_agents_channel=_get(env, "SLACK_AGENTS_CHANNEL"),
             slack_api_url=_get(env, "SLACK_API_URL"),
             rabbitmq_url=_get(env, "RABBITMQ_URL"),
+            redis_url=_get(env, "REDIS_URL"),
         )
 
     def rasa_environment(self) -> dict[str, str]:
@@ -147,6 +151,7 @@ class Settings:
             "SLACK_AGENTS_CHANNEL": self.slack_agents_channel,
             "SLACK_API_URL": self.slack_api_url,
             "RABBITMQ_URL": self.rabbitmq_url,
+            "REDIS_URL": self.redis_url,
         }
 
 
