@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import time
@@ -53,25 +54,36 @@ def desk_accounts(settings: Settings) -> list:
     return bootstrap_accounts(build_handoff(settings), settings.data_dir / "secrets")
 
 
-def run(settings: Settings) -> int:
-    from bot import runner
+def run(settings: Settings, workers: int = 0) -> int:
+    """Start the product: one process each (the default, on SQLite), or `workers` Rasa and action servers behind
+    nginx on PostgreSQL, Redis and RabbitMQ (bot/cluster.py)."""
+    from bot import cluster, runner
 
     for port in (settings.action_port, settings.rasa_port, settings.web_port):
         if runner.port_in_use(settings.host, port):
             print(f"Port {port} on {settings.host} is already in use (another `make run`?). Stop that process or "
                   f"choose other ports with RASA_PORT / ACTION_PORT / WEB_PORT.", file=sys.stderr)
             return 1
+    if workers:
+        missing = cluster.missing_services(settings)
+        if missing:
+            print("Cluster mode needs these services, which do not answer:", *missing, sep="\n  ", file=sys.stderr)
+            return 1
     prepare(settings)
     accounts = desk_accounts(settings)
-    print("Starting the action server, the Rasa server and the web app (about a minute) ...", flush=True)
+    what = (f"{workers} action servers, {workers} Rasa workers behind nginx" if workers
+            else "the action server, the Rasa server") + " and the web app (about a minute)"
+    print(f"Starting {what} ...", flush=True)
     try:
-        processes = runner.start_all(settings, MODEL_DIR, echo=True)
+        processes = (cluster.start_cluster(settings, MODEL_DIR, workers, echo=True) if workers
+                     else runner.start_all(settings, MODEL_DIR, echo=True))
     except (RuntimeError, TimeoutError) as error:  # the message names the log to read
         print(f"Could not start: {error}", file=sys.stderr)
         return 1
     print(
         "\n"
-        "  Brightwave support assistant is running.\n"
+        "  Brightwave support assistant is running"
+        + (f" as a cluster of {workers} workers (PostgreSQL, Redis, RabbitMQ, nginx).\n" if workers else ".\n") +
         f"  Demo store + chat widget: {settings.web_url}/  (signed in as Jane Doe: {settings.web_url}/?customer=jane)\n"
         f"  Rasa REST channel: POST {settings.rasa_url}/webhooks/rest/webhook\n"
         f"  Rasa socket.io:    {settings.rasa_url}/socket.io\n"
@@ -127,7 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         return desk_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="prepare, then start every process; Ctrl-C stops them")
+    start = commands.add_parser("run", help="prepare, then start every process; Ctrl-C stops them")
+    start.add_argument("--workers", type=int, default=0,
+                       help="cluster mode: this many Rasa and action servers behind nginx, on PostgreSQL, Redis, RabbitMQ")
     commands.add_parser("prepare", help="create the data folder, seed the demo store, index the KB, train if needed")
     database = commands.add_parser("db", help="the app database's schema (Alembic migrations)")
     database.add_argument("action", choices=["upgrade", "current", "revision"],
@@ -145,7 +159,15 @@ def main(argv: list[str] | None = None) -> int:
 
     load_dotenv(PROJECT_ROOT / ".env", override=False)  # the real environment wins over the file
     try:
-        settings = Settings.from_env()
+        workers = getattr(args, "workers", 0)
+        if workers < 0:
+            parser.error("--workers must be 1 or more")
+        if workers:
+            from bot.cluster import cluster_environment
+
+            settings = Settings.from_env(cluster_environment(os.environ))
+        else:
+            settings = Settings.from_env()
     except ConfigurationError as error:
         print(f"Configuration error: {error} (see .env.example)", file=sys.stderr)
         return 2
@@ -165,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             migrations.upgrade(settings.app_db_url)
         print(f"app database: revision {migrations.current(settings.app_db_url) or '(none)'}, newest {migrations.head()}")
         return 0
-    return run(settings)
+    return run(settings, workers)
 
 
 if __name__ == "__main__":
