@@ -105,6 +105,7 @@ def nginx_config(settings: Settings, workers: int) -> Path:
     """deploy/nginx.conf.template with this cluster's ports, written into the data folder."""
     run_dir = settings.data_dir / "cluster"
     run_dir.mkdir(parents=True, exist_ok=True)
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
     ports = worker_ports(settings, workers)
 
     def servers(kind: str) -> str:
