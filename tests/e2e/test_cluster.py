@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import queue
 import shutil
+import subprocess
 import threading
 import time
 import uuid
@@ -200,3 +201,135 @@ def test_a_killed_worker_is_routed_around_and_restarted(running):
     worker.start()
     worker.wait_healthy()
     assert running.say(sender, "what payment methods do you accept")
+
+
+# --- the engines restarting under traffic ---------------------------------------------------------
+
+def restart_postgresql() -> None:
+    clusters = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True, check=True).stdout.split()
+    subprocess.run(["pg_ctlcluster", clusters[0], clusters[1], "restart"], check=True, timeout=120)
+
+
+def restart_rabbitmq(down_seconds: float = 3.0) -> None:
+    subprocess.run(["rabbitmqctl", "-q", "stop_app"], check=True, timeout=120, capture_output=True)
+    time.sleep(down_seconds)
+    subprocess.run(["rabbitmqctl", "-q", "start_app"], check=True, timeout=120, capture_output=True)
+
+
+def restart_redis() -> None:
+    """Redis keeps nothing on disk here: a restart loses every lock and subscription, as in production."""
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=6379)
+    config = {key: client.config_get(key)[key] for key in ("bind", "port", "dir", "save", "appendonly")}
+    try:
+        client.shutdown(nosave=True)
+    except redis.exceptions.ConnectionError:
+        pass  # the server hung up on us while going down
+    subprocess.run(["redis-server", "--daemonize", "yes", *[part for key, value in config.items()
+                                                           for part in (f"--{key}", value)]], check=True, timeout=30)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if redis.Redis(host="127.0.0.1", port=6379).ping():
+                return
+        except redis.exceptions.ConnectionError:
+            time.sleep(0.2)
+    raise RuntimeError("Redis did not come back")
+
+
+def traffic_during(running: Cluster, fault, seconds_after: float = 5.0) -> dict:
+    """REST conversations sending while `fault` runs; every answer is a 200 or a clear 503 "send it again"."""
+    from bot.channels.rest import NOT_HANDLED
+
+    outcomes = {"answered": [], "refused": [], "wrong": []}
+    stop = threading.Event()
+
+    def customer(number: int) -> None:
+        sender = f"cluster-fault-{uuid.uuid4().hex[:6]}-{number}"
+        turn = 0
+        while not stop.is_set():
+            turn += 1
+            text = f"how long does shipping take ({turn})"
+            try:
+                answer = running.http.post(f"{running.settings.rasa_url}/webhooks/rest/webhook",
+                                           json={"sender": sender, "message": text}, timeout=90)
+                body = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else None
+            except requests.RequestException as error:
+                outcomes["wrong"].append((sender, text, f"no answer: {error}"))
+                continue
+            if answer.status_code == 200 and body:
+                outcomes["answered"].append((sender, text))
+            elif answer.status_code == 503 and isinstance(body, dict) and body.get("error") == NOT_HANDLED:
+                outcomes["refused"].append((sender, text))
+                time.sleep(0.5)
+            else:
+                outcomes["wrong"].append((sender, text, f"HTTP {answer.status_code}: {answer.text[:200]}"))
+            time.sleep(0.2)
+
+    threads = [threading.Thread(target=customer, args=(n,), daemon=True) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(3)
+    fault()
+    time.sleep(seconds_after)
+    stop.set()
+    for thread in threads:
+        thread.join(120)
+    return outcomes
+
+
+def assert_nothing_silently_dropped(running: Cluster, outcomes: dict) -> None:
+    assert not outcomes["wrong"], outcomes["wrong"][:5]
+    assert len(outcomes["answered"]) > 8
+    by_sender: dict = {}
+    for sender, text in outcomes["answered"]:
+        by_sender.setdefault(sender, []).append(text)
+    for sender, texts in by_sender.items():
+        recorded = [e.get("text") for e in running.events(sender) if e["event"] == "user"]
+        for text in texts:
+            assert recorded.count(text) == 1, f"{text!r} answered but recorded {recorded.count(text)} times"
+
+
+def test_a_postgresql_restart_is_met_with_try_again_and_recovered_from(running):
+    outcomes = traffic_during(running, restart_postgresql)
+    assert_nothing_silently_dropped(running, outcomes)
+    assert running.say(f"cluster-after-pg-{uuid.uuid4().hex[:6]}", "hi")  # no operator needed
+
+
+def test_a_redis_restart_loses_no_conversation(running):
+    outcomes = traffic_during(running, restart_redis)
+    assert_nothing_silently_dropped(running, outcomes)
+
+
+def test_a_rabbitmq_restart_loses_no_customer_message_for_the_desk(running):
+    session = f"cluster-mq-{uuid.uuid4().hex[:8]}"
+    customer = Website(running.worker_url(1), session)
+    headers = desk(running)
+    web = running.settings.web_url
+    try:
+        customer.say("/request_human")
+        customer.wait_for("")
+        deadline, found = time.monotonic() + 30, []
+        while not found and time.monotonic() < deadline:
+            time.sleep(0.5)
+            found = [h["id"] for h in running.http.get(f"{web}/api/queue", headers=headers, timeout=30).json()["handoffs"]
+                     if h["conversation_id"] == session]
+        assert found
+        stopped = threading.Thread(target=restart_rabbitmq, kwargs={"down_seconds": 6.0})
+        stopped.start()
+        time.sleep(2)  # RabbitMQ is down
+        for number in range(3):
+            customer.say(f"hello? message {number} while the queue is down")
+            time.sleep(0.5)
+        stopped.join(180)
+        deadline, mine = time.monotonic() + 60, []
+        while time.monotonic() < deadline:
+            messages = running.http.get(f"{web}/api/handoffs/{found[0]}", headers=headers, timeout=30).json()["messages"]
+            mine = [m["text"] for m in messages if m["author"] == "customer" and "while the queue is down" in m["text"]]
+            if len(mine) >= 3:
+                break
+            time.sleep(1)
+        assert sorted(mine) == [f"hello? message {n} while the queue is down" for n in range(3)]
+    finally:
+        customer.close()
