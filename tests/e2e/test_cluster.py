@@ -36,6 +36,12 @@ class Cluster:
     def __init__(self, settings: Settings, processes: List[runner.ManagedProcess]) -> None:
         self.settings, self.processes = settings, processes
         self.http = requests.Session()
+        self.handoff = build_handoff(settings)
+        self.agent = self.handoff.ensure_agent(AGENT[0], AGENT[1], "agent", AGENT[2])
+
+    def agent_online(self) -> None:
+        """As the desk's open page does: the agent counts as online, so a customer can be handed over."""
+        self.handoff.heartbeat(self.agent)
 
     def process(self, name: str) -> runner.ManagedProcess:
         return next(p for p in self.processes if p.name == name)
@@ -92,7 +98,6 @@ def running(tmp_path_factory, trained_model: Path, engines: dict) -> Iterator[Cl
     migrations.upgrade(settings.app_db_url)
     seed(SqlCustomerDirectory.from_url(settings.store_db_url), utcnow())
     build_knowledge_base(settings)
-    build_handoff(settings).ensure_agent(AGENT[0], AGENT[1], "agent", AGENT[2])
     started = Cluster(settings, cluster.start_cluster(settings, MODEL_DIR, WORKERS))
     yield started
     runner.stop_all(started.processes)
@@ -150,6 +155,7 @@ def test_an_agents_replies_reach_a_customer_on_the_other_worker_and_the_desk_see
     session = f"cluster-web-{uuid.uuid4().hex[:8]}"
     customer = Website(running.worker_url(2), session)
     try:
+        running.agent_online()
         customer.say("/request_human")
         customer.wait_for("")  # the bot's answer: queued for a person
         headers = desk(running)
@@ -245,12 +251,18 @@ def traffic_during(running: Cluster, fault, seconds_after: float = 5.0) -> dict:
     outcomes = {"answered": [], "refused": [], "wrong": []}
     stop = threading.Event()
 
+    questions = ["how long does shipping take", "what payment methods do you accept", "do you ship to Canada",
+                 "how do I reset my sentry cam"]
+
     def customer(number: int) -> None:
-        sender = f"cluster-fault-{uuid.uuid4().hex[:6]}-{number}"
         turn = 0
         while not stop.is_set():
+            # a new conversation every few questions, each question different: the same one asked again and again
+            # is a frustrated customer, whom the assistant rightly hands to a person (and then stays silent)
+            if turn % len(questions) == 0:
+                sender = f"cluster-fault-{uuid.uuid4().hex[:6]}-{number}"
+            text = f"{questions[turn % len(questions)]} ({turn})"
             turn += 1
-            text = f"how long does shipping take ({turn})"
             try:
                 answer = running.http.post(f"{running.settings.rasa_url}/webhooks/rest/webhook",
                                            json={"sender": sender, "message": text}, timeout=90)
@@ -308,6 +320,7 @@ def test_a_rabbitmq_restart_loses_no_customer_message_for_the_desk(running):
     headers = desk(running)
     web = running.settings.web_url
     try:
+        running.agent_online()
         customer.say("/request_human")
         customer.wait_for("")
         deadline, found = time.monotonic() + 30, []
