@@ -13,7 +13,7 @@ export RASA_TELEMETRY_ENABLED ?= false
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: install widget editor browser run test bench bench-nlu bench-kb bench-kb-scale bench-frustration bench-handoff bench-latency bench-leads bench-reliability lint lock clean
+.PHONY: install widget editor browser lb run run-cluster test bench bench-nlu bench-kb bench-kb-scale bench-frustration bench-handoff bench-latency bench-leads bench-reliability lint lock clean
 
 $(STAMP): pyproject.toml constraints.txt scripts/find-python.sh
 	@if ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
@@ -51,7 +51,21 @@ browser:  ## Chromium for the browser tests (Debian package; needs root or sudo)
 run: install widget editor  ## install, seed, train if needed, start everything
 	$(PY) -m bot run
 
-test: install widget editor browser  ## the whole suite
+WORKERS ?= 2
+run-cluster: install widget editor lb  ## cluster mode: WORKERS Rasa and action servers behind nginx, on PostgreSQL, Redis, RabbitMQ
+	$(PY) -m bot run --workers $(WORKERS)
+
+# The cluster's load balancer (and the cluster tests'): nginx from Debian, installed when missing and we may.
+lb:  ## nginx for cluster mode (Debian package; needs root or sudo)
+	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing nginx for cluster mode (apt-get install nginx-light) ..."; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }; \
+	    service nginx stop >/dev/null 2>&1 || true; \
+	  else echo "Cluster mode needs nginx: sudo apt-get install nginx-light"; exit 1; fi; \
+	fi
+
+test: install widget editor browser lb  ## the whole suite
 	$(PY) -m pytest
 
 bench: bench-nlu bench-kb bench-kb-scale bench-handoff bench-frustration bench-latency bench-leads bench-reliability

@@ -1,8 +1,9 @@
-"""Command line of the project: `bot run | prepare | kb ...` (also `python -m bot ...`)."""
+"""Command line of the project: `bot run | prepare | db | kb ... | desk ...` (also `python -m bot ...`)."""
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import time
@@ -14,14 +15,15 @@ MODEL_DIR = PROJECT_ROOT / "models"
 
 
 def prepare(settings: Settings) -> None:
-    """Everything `run` needs before starting: data folder, demo store, trained model."""
-    from bot import runner
+    """Everything `run` needs before starting: data folder, app database schema, demo store, trained model."""
+    from bot import migrations, runner
     from bot.store.directory import SqlCustomerDirectory
     from bot.store.seed import seed
     from bot.store.service import utcnow
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.log_dir.mkdir(parents=True, exist_ok=True)
+    print(f"App database at revision {migrations.upgrade(settings.app_db_url)} (bot.migrations)")
     if seed(SqlCustomerDirectory.from_url(settings.store_db_url), utcnow()):
         print(f"Seeded the demo store in {settings.store_db_url}")
     build_knowledge_base(settings)
@@ -52,25 +54,36 @@ def desk_accounts(settings: Settings) -> list:
     return bootstrap_accounts(build_handoff(settings), settings.data_dir / "secrets")
 
 
-def run(settings: Settings) -> int:
-    from bot import runner
+def run(settings: Settings, workers: int = 0) -> int:
+    """Start the product: one process each (the default, on SQLite), or `workers` Rasa and action servers behind
+    nginx on PostgreSQL, Redis and RabbitMQ (bot/cluster.py)."""
+    from bot import cluster, runner
 
     for port in (settings.action_port, settings.rasa_port, settings.web_port):
         if runner.port_in_use(settings.host, port):
             print(f"Port {port} on {settings.host} is already in use (another `make run`?). Stop that process or "
                   f"choose other ports with RASA_PORT / ACTION_PORT / WEB_PORT.", file=sys.stderr)
             return 1
+    if workers:
+        missing = cluster.missing_services(settings)
+        if missing:
+            print("Cluster mode needs these services, which do not answer:", *missing, sep="\n  ", file=sys.stderr)
+            return 1
     prepare(settings)
     accounts = desk_accounts(settings)
-    print("Starting the action server, the Rasa server and the web app (about a minute) ...", flush=True)
+    what = (f"{workers} action servers, {workers} Rasa workers behind nginx" if workers
+            else "the action server, the Rasa server") + " and the web app (about a minute)"
+    print(f"Starting {what} ...", flush=True)
     try:
-        processes = runner.start_all(settings, MODEL_DIR, echo=True)
+        processes = (cluster.start_cluster(settings, MODEL_DIR, workers, echo=True) if workers
+                     else runner.start_all(settings, MODEL_DIR, echo=True))
     except (RuntimeError, TimeoutError) as error:  # the message names the log to read
         print(f"Could not start: {error}", file=sys.stderr)
         return 1
     print(
         "\n"
-        "  Brightwave support assistant is running.\n"
+        "  Brightwave support assistant is running"
+        + (f" as a cluster of {workers} workers (PostgreSQL, Redis, RabbitMQ, nginx).\n" if workers else ".\n") +
         f"  Demo store + chat widget: {settings.web_url}/  (signed in as Jane Doe: {settings.web_url}/?customer=jane)\n"
         f"  Rasa REST channel: POST {settings.rasa_url}/webhooks/rest/webhook\n"
         f"  Rasa socket.io:    {settings.rasa_url}/socket.io\n"
@@ -126,8 +139,14 @@ def main(argv: list[str] | None = None) -> int:
         return desk_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="prepare, then start every process; Ctrl-C stops them")
+    start = commands.add_parser("run", help="prepare, then start every process; Ctrl-C stops them")
+    start.add_argument("--workers", type=int, default=0,
+                       help="cluster mode: this many Rasa and action servers behind nginx, on PostgreSQL, Redis, RabbitMQ")
     commands.add_parser("prepare", help="create the data folder, seed the demo store, index the KB, train if needed")
+    database = commands.add_parser("db", help="the app database's schema (Alembic migrations)")
+    database.add_argument("action", choices=["upgrade", "current", "revision"],
+                          help="upgrade to the newest revision, show the current one, or write the next one (-m)")
+    database.add_argument("-m", "--message", default="", help="revision: what the new migration changes")
     commands.add_parser("kb", help="knowledge-base commands for support leads: bot kb --help")
     commands.add_parser("desk", help="agent accounts for the desk: bot desk --help")
     args = parser.parse_args(argv)
@@ -140,14 +159,35 @@ def main(argv: list[str] | None = None) -> int:
 
     load_dotenv(PROJECT_ROOT / ".env", override=False)  # the real environment wins over the file
     try:
-        settings = Settings.from_env()
+        workers = getattr(args, "workers", 0)
+        if workers < 0:
+            parser.error("--workers must be 1 or more")
+        if workers:
+            from bot.cluster import cluster_environment
+
+            settings = Settings.from_env(cluster_environment(os.environ))
+        else:
+            settings = Settings.from_env()
     except ConfigurationError as error:
         print(f"Configuration error: {error} (see .env.example)", file=sys.stderr)
         return 2
     if args.command == "prepare":
         prepare(settings)
         return 0
-    return run(settings)
+    if args.command == "db":
+        from bot import migrations
+
+        if args.action == "revision":
+            if not args.message:
+                parser.error("bot db revision needs -m 'what changed'")
+            print(f"wrote {migrations.new_revision(args.message)}: review it, then commit it")
+            return 0
+        if args.action == "upgrade":
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            migrations.upgrade(settings.app_db_url)
+        print(f"app database: revision {migrations.current(settings.app_db_url) or '(none)'}, newest {migrations.head()}")
+        return 0
+    return run(settings, workers)
 
 
 if __name__ == "__main__":

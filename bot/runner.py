@@ -128,9 +128,9 @@ def port_in_use(host: str, port: int) -> bool:
         return probe.connect_ex((host, port)) == 0
 
 
-def action_server(settings: Settings, echo: bool = False) -> ManagedProcess:
+def action_server(settings: Settings, echo: bool = False, name: str = "actions") -> ManagedProcess:
     return ManagedProcess(
-        "actions",
+        name,
         # through bot.rasa_server like the Rasa server, for the masked logs
         [sys.executable, "-m", "bot.rasa_server", "run", "actions", "--actions", "actions", "--port", str(settings.action_port)],
         base_environment(settings), settings.log_dir,
@@ -138,15 +138,15 @@ def action_server(settings: Settings, echo: bool = False) -> ManagedProcess:
     )
 
 
-def rasa_server(settings: Settings, model_dir: Path, echo: bool = False) -> ManagedProcess:
+def rasa_server(settings: Settings, model_dir: Path, echo: bool = False, name: str = "rasa") -> ManagedProcess:
     return ManagedProcess(
-        "rasa",
+        name,
         # bot.rasa_server: Rasa's command line with a measured speed-up, the token passed in the environment
         [sys.executable, "-m", "bot.rasa_server", "run", "--enable-api",
          "--port", str(settings.rasa_port), "--interface", settings.host, "--cors", "*",
          "--model", str(model_dir), "--endpoints", str(PROJECT_ROOT / "endpoints.yml"),
          "--credentials", str(PROJECT_ROOT / "credentials.yml"),
-         "--log-file", str(settings.log_dir / "rasa-debug.log")],
+         "--log-file", str(settings.log_dir / f"{name}-debug.log")],
         base_environment(settings), settings.log_dir,
         # /status needs the token and answers only once the model is loaded
         f"{settings.rasa_url}/status?token={settings.rasa_token}", echo,

@@ -59,6 +59,14 @@ class Settings:
     slack_signing_secret: str = ""
     slack_agents_channel: str = ""  # channel id where handoffs are posted for agents; empty: agents use the desk only
     slack_api_url: str = ""  # Slack's Web API; only tests (a local fake) and proxies change it
+    # RabbitMQ: when set, Rasa publishes customer messages there (its Pika event broker) and the web app consumes
+    # them for the desk; unset, Rasa's event broker writes them to the app database itself (one machine)
+    rabbitmq_url: str = ""
+    # Redis for socket.io across Rasa workers: an agent's reply sent through one worker reaches the customer
+    # connected to another (python-socketio's AsyncRedisManager); unset, one worker holds every connection
+    redis_url: str = ""
+    internal_rasa_url: str = ""  # RASA_URL: another host's Rasa (containers); default http://SUPPORT_HOST:RASA_PORT
+    public_rasa_url: str = ""  # PUBLIC_RASA_URL: Rasa as browsers reach it, behind a proxy; default the above
 
     @property
     def slack_enabled(self) -> bool:
@@ -74,7 +82,13 @@ class Settings:
 
     @property
     def rasa_url(self) -> str:
-        return f"http://{self.host}:{self.rasa_port}"
+        """Where the product's own processes reach Rasa (the load balancer in a cluster)."""
+        return self.internal_rasa_url or f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def public_rasa(self) -> str:
+        """Where browsers reach Rasa's socket.io channel."""
+        return self.public_rasa_url or self.rasa_url
 
     @property
     def web_url(self) -> str:
@@ -115,6 +129,10 @@ class Settings:
             slack_signing_secret=_get(env, "SLACK_SIGNING_SECRET"),
             slack_agents_channel=_get(env, "SLACK_AGENTS_CHANNEL"),
             slack_api_url=_get(env, "SLACK_API_URL"),
+            rabbitmq_url=_get(env, "RABBITMQ_URL"),
+            redis_url=_get(env, "REDIS_URL"),
+            internal_rasa_url=_get(env, "RASA_URL").rstrip("/"),
+            public_rasa_url=_get(env, "PUBLIC_RASA_URL").rstrip("/"),
         )
 
     def rasa_environment(self) -> dict[str, str]:
@@ -142,6 +160,10 @@ class Settings:
             "SLACK_SIGNING_SECRET": self.slack_signing_secret,
             "SLACK_AGENTS_CHANNEL": self.slack_agents_channel,
             "SLACK_API_URL": self.slack_api_url,
+            "RABBITMQ_URL": self.rabbitmq_url,
+            "REDIS_URL": self.redis_url,
+            "RASA_URL": self.internal_rasa_url,
+            "PUBLIC_RASA_URL": self.public_rasa_url,
         }
 
 

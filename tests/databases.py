@@ -24,6 +24,7 @@ def fresh_postgres() -> Tuple[str, Callable[[], None]]:
     url = sa.engine.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
 
     def drop() -> None:
+        admin.dispose()  # the server may have restarted since (the cluster's fault tests): no stale connection
         with admin.connect() as conn:
             conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()

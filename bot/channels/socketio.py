@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import uuid
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
+import socketio
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 
@@ -60,6 +62,14 @@ class SupportSocketIOInput(SocketIOInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> SocketBlueprint:
         webhook = super().blueprint(on_new_message)
         sio = self.sio
+        redis_url = os.environ.get("REDIS_URL", "").strip()  # bot/settings.py: REDIS_URL
+        if redis_url:
+            # several Rasa workers: emits to a room go through Redis to whichever worker holds the connection
+            # (Rasa builds the server without a manager option; none has been used before the first connection)
+            manager = socketio.AsyncRedisManager(redis_url, channel="support-socketio")
+            manager.set_server(sio)
+            sio.manager = manager
+            logger.info("socket.io rooms shared between workers through Redis")
 
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: Text, data: Optional[Dict]) -> None:

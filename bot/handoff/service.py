@@ -140,12 +140,13 @@ class HandoffService:
         agents = max(1, len(self.agents_online()))
         return max(1, round(per_place * position / agents))
 
-    def record_customer_message(self, conversation_id: str, text: str) -> Optional[HandoffMessage]:
-        """A customer message while a person has (or is about to take) the conversation; None when there is no handoff."""
+    def record_customer_message(self, conversation_id: str, text: str, event_key: Optional[str] = None) -> Optional[HandoffMessage]:
+        """A customer message while a person has (or is about to take) the conversation; None when there is no
+        handoff, or when the message with this `event_key` was recorded already (a redelivered event)."""
         handoff = self.store.active_handoff(conversation_id)
         if handoff is None or not text.strip():
             return None
-        return self.store.add_message(handoff.id, CUSTOMER, text[:MAX_TEXT], self.clock())
+        return self.store.add_message(handoff.id, CUSTOMER, text[:MAX_TEXT], self.clock(), once_key=event_key)
 
     def active_handoff(self, conversation_id: str) -> Optional[Handoff]:
         return self.store.active_handoff(conversation_id)

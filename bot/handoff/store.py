@@ -87,6 +87,15 @@ handoff_messages = sa.Table(
     sa.Column("delivered", sa.Boolean, nullable=False, default=True),
 )
 
+# Customer messages that reached the desk through the event queue, by the event's id: a redelivered event
+# (RabbitMQ delivers at least once) is recognised in the same transaction that would store it again
+handoff_event_keys = sa.Table(
+    "handoff_event_keys",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("at", sa.DateTime, nullable=False),
+)
+
 handoff_log = sa.Table(
     "handoff_log",
     metadata,
@@ -338,8 +347,24 @@ class SqlHandoffStore:
     # transcript lines during a handoff ----------------------------------------------
 
     def add_message(self, handoff_id: int, author: str, text: str, now: datetime, agent_id: Optional[int] = None,
-                    delivered: bool = True) -> HandoffMessage:
+                    delivered: bool = True, once_key: Optional[str] = None) -> Optional[HandoffMessage]:
+        """Store a message; with `once_key`, only if no message with that key was stored before (else None)."""
+        try:
+            return self._add_message(handoff_id, author, text, now, agent_id, delivered, once_key)
+        except sa.exc.IntegrityError:
+            if once_key is None or not self.has_event_key(once_key):
+                raise
+            return None
+
+    def has_event_key(self, key: str) -> bool:
+        with self._engine.connect() as conn:
+            return conn.execute(sa.select(handoff_event_keys.c.key).where(handoff_event_keys.c.key == key)).first() is not None
+
+    def _add_message(self, handoff_id: int, author: str, text: str, now: datetime, agent_id: Optional[int],
+                     delivered: bool, once_key: Optional[str]) -> HandoffMessage:
         with self._engine.begin() as conn:
+            if once_key is not None:  # first: a duplicate fails here, before anything is written
+                conn.execute(sa.insert(handoff_event_keys).values(key=once_key, at=now))
             result = conn.execute(sa.insert(handoff_messages).values(
                 handoff_id=handoff_id, author=author, text=text, at=now, agent_id=agent_id, delivered=delivered))
             conn.execute(sa.update(handoffs).where(handoffs.c.id == handoff_id).values(updated_at=now))

@@ -56,6 +56,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     mount_widget(app, settings)  # the widget's script, its history route and the demo store page
     # a resolved conversation whose hand-back failed (Rasa restarting) stays paused until this hands it back
     threading.Thread(target=keep_handing_back, args=(handoff, app.state.stopping), name="hand-backs", daemon=True).start()
+    if settings.rabbitmq_url:  # Rasa's workers publish customer messages there (bot/handoff/event_queue.py)
+        from bot.handoff.event_queue import consume_in_background
+
+        consume_in_background(settings.rabbitmq_url, handoff, app.state.stopping)
     print(f"Agent desk: {settings.web_url}/desk/  knowledge workspace: {settings.web_url}/desk/knowledge/  "
           f"(API: {settings.web_url}/api/openapi.json)", flush=True)
     # log_config=None: uvicorn's loggers go through the root logger above, to stdout like the rest.

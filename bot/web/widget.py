@@ -102,7 +102,7 @@ def _bot_message(event: Dict[str, Any]) -> Optional[Dict[str, Any]]:
 
 def socket_url_of(settings: Settings) -> str:
     """Where browsers reach Rasa's socket.io channel."""
-    return settings.rasa_url
+    return settings.public_rasa
 
 
 def demo_page(settings: Settings, customer: Optional[str]) -> str:

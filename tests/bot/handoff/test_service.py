@@ -128,6 +128,15 @@ def test_a_pending_hand_back_never_takes_a_conversation_from_its_next_handoff(se
     assert service.retry_hand_backs() == 0 and gateway.handed_back == []
 
 
+def test_a_redelivered_customer_message_reaches_the_desk_once(service, maya):
+    handoff = open_one(service).handoff
+    first = service.record_customer_message("conv-1", "is anyone there?", event_key="m-1")
+    again = service.record_customer_message("conv-1", "is anyone there?", event_key="m-1")
+    other = service.record_customer_message("conv-1", "is anyone there?", event_key="m-2")  # said twice: twice
+    assert first is not None and again is None and other is not None
+    assert [m.text for m in service.messages(handoff.id)] == ["is anyone there?", "is anyone there?"]
+
+
 def test_two_agents_claiming_at_once_one_wins(service, maya):
     sam = service.create_agent("sam@brightwave.example", "Sam", "agent", PASSWORD)
     handoff = open_one(service).handoff
