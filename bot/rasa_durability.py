@@ -29,7 +29,10 @@ from rasa.shared.exceptions import RasaException
 
 logger = logging.getLogger(__name__)
 _applied = False
-SERVER_WAIT_SECONDS = 30.0  # how long a turn waits for an action server that refuses connections (restarting)
+SERVER_WAIT_SECONDS = 15.0  # how long a turn waits for an action server that refuses connections (the runner
+# restarts a dead one in 5-9 s: docs/benchmarks.md, kill -9 under load); once it has waited that long in vain, the
+# server counts as down and later calls fail at once, until one connects again
+_down: dict = {}  # url -> when a call last gave up waiting for it
 
 
 class ConversationStoreUnavailable(RasaException):
@@ -64,9 +67,12 @@ def waiting_for_connections(request: Any, wait_seconds: float = SERVER_WAIT_SECO
         deadline, delay = time.monotonic() + wait_seconds, 0.25
         while True:
             try:
-                return await request(self, *args, **kwargs)
+                answer = await request(self, *args, **kwargs)
+                _down.pop(self.url, None)
+                return answer
             except aiohttp.ClientConnectorError as error:
-                if time.monotonic() + delay > deadline:
+                if self.url in _down or time.monotonic() + delay > deadline:
+                    _down[self.url] = time.monotonic()
                     raise
                 logger.warning("%s refuses connections (%s); sending again in %.2f s", self.url, error, delay)
                 await asyncio.sleep(delay)

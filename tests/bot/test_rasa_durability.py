@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 
 import pytest
 from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
@@ -110,3 +111,21 @@ def test_an_action_server_that_refuses_connections_is_waited_for_not_one_that_br
     impatient = rasa_durability.waiting_for_connections(rasas_own, wait_seconds=0.5)
     with pytest.raises(ClientConnectorError):
         asyncio.run(impatient(EndpointConfig(f"http://127.0.0.1:{free_port()}/webhook"), method="post", json={}))
+
+
+def test_a_server_that_stayed_down_is_not_waited_for_again_until_it_answers():
+    from aiohttp import ClientConnectorError
+    from rasa.utils.endpoints import EndpointConfig
+
+    rasas_own = getattr(EndpointConfig.request, "__wrapped__", EndpointConfig.request)
+    patient = rasa_durability.waiting_for_connections(rasas_own, wait_seconds=1.0)
+    endpoint = EndpointConfig(f"http://127.0.0.1:{free_port()}/webhook")
+
+    def timed() -> float:
+        started = time.monotonic()
+        with pytest.raises(ClientConnectorError):
+            asyncio.run(patient(endpoint, method="post", json={}))
+        return time.monotonic() - started
+
+    assert timed() >= 0.7  # waited for a restart
+    assert timed() < 0.3  # the same turn's next action, or the next turn: at once

@@ -39,7 +39,7 @@ FOUND: Dict[str, List[Tuple[str, str, str]]] = {
          "tests/bot/handoff/test_service.py::test_a_failed_hand_back_is_retried_until_the_assistant_has_the_conversation"),
         ("(found reading Rasa's RemoteAction while building the part) a turn arriving while the action server "
          "restarted failed at once (\"Couldn't connect to the server\")",
-         "a connection the action server refuses is tried again for up to 30 s (it was never received, so nothing "
+         "a connection the action server refuses is tried again for up to 15 s, once per outage (it was never received, so nothing "
          "runs twice); a connection broken mid-request is not",
          "tests/bot/test_rasa_durability.py::test_an_action_server_that_refuses_connections_is_waited_for_not_one_that_broke_mid_request"),
     ],
