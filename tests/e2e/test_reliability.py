@@ -67,7 +67,7 @@ def test_load_and_kills_lost_and_duplicated_nothing(results):
     assert load.tried >= QUICK["load"] * TURNS["quick"] * 0.9  # customer messages checked against the tracker
     assert load.figures["handoffs"] >= 2 and load.figures["agent replies"] >= 4
     assert [k["process"] for k in faults.figures["kills"]] == ["rasa", "actions", "web"]
-    assert all(k["handoffs under way"] >= 2 for k in faults.figures["kills"])
+    assert all(k["handoffs under way"] >= 1 for k in faults.figures["kills"])  # each kill mid-handoff
 
 
 def test_a_full_or_read_only_disk_was_met_with_a_clear_error(results):
