@@ -71,7 +71,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     date = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     results = {"date": date, "quick": args.quick, "seed": args.seed,
                "seconds": round(time.perf_counter() - began), "parts": [t.as_dict() for t in tallies],
-               "command": "make bench-reliability" + (" (quick)" if args.quick else "")}
+               "command": "python -m bot.bench.reliability --quick" if args.quick else "make bench-reliability"}
     if args.update and args.json and args.json.exists():
         earlier = json.loads(args.json.read_text())
         names = {t.part for t in tallies}
