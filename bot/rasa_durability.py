@@ -13,6 +13,13 @@ Second, a turn whose custom action finds the action server not accepting connect
 runner is starting it again, a matter of seconds) waits for it instead of failing at once: a request that could
 not connect was never received, so sending it again cannot run an action twice. A connection that breaks after
 the request went out is not retried, for that reason; the turn then fails with the clear error above.
+
+Third, a message is handled once. A client that lost its connection, or was told to send again, cannot know
+whether its first copy is still waiting for the conversation's lock; the widget and the REST channel give each
+message an id of their own (`message_id`, bot/channels), and a copy whose id is already in the conversation is
+not handled again: it gets the answers the first copy got (found by the battery's load part: 29 messages
+handled twice at 200 conversations). The check runs inside the conversation's lock, on the tracker the turn
+reads anyway, so it costs nothing and two copies racing each other cannot both pass it.
 """
 from __future__ import annotations
 
@@ -20,11 +27,14 @@ import asyncio
 import functools
 import logging
 import time
-from typing import Any, Optional
+from typing import Any, Dict, List, Optional
 
 import aiohttp
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 
 logger = logging.getLogger(__name__)
@@ -33,6 +43,7 @@ SERVER_WAIT_SECONDS = 15.0  # how long a turn waits for an action server that re
 # restarts a dead one in 5-9 s: docs/benchmarks.md, kill -9 under load); once it has waited that long in vain, the
 # server counts as down and later calls fail at once, until one connects again
 _down: dict = {}  # url -> when a call last gave up waiting for it
+TURN_HELD = "turn held the conversation's lock for"  # the log line bot/bench/cluster.py reads
 
 
 class ConversationStoreUnavailable(RasaException):
@@ -81,14 +92,80 @@ def waiting_for_connections(request: Any, wait_seconds: float = SERVER_WAIT_SECO
     return patient_request
 
 
+class HandledBefore(Exception):
+    """This message (by its id) is in the conversation already; `answers` are the bot's messages that followed it."""
+
+    def __init__(self, answers: List[Dict[str, Any]]) -> None:
+        super().__init__("handled before")
+        self.answers = answers
+
+
+def answers_to(tracker: DialogueStateTracker, message_id: Optional[str]) -> Optional[List[Dict[str, Any]]]:
+    """The bot's messages that answered the message with this id, or None when the conversation has no such message."""
+    if not message_id:
+        return None
+    answers: Optional[List[Dict[str, Any]]] = None
+    for event in tracker.events:
+        if isinstance(event, UserUttered):
+            if answers is not None:
+                break
+            if event.message_id == message_id:
+                answers = []
+        elif answers is not None and isinstance(event, BotUttered):
+            answers.append(event.message())
+    return answers
+
+
+def refusing_copies(handle_with_tracker: Any) -> Any:
+    """`MessageProcessor._handle_message_with_tracker`, refusing a message whose id the conversation has."""
+
+    @functools.wraps(handle_with_tracker)
+    async def once(self: Any, message: UserMessage, tracker: DialogueStateTracker) -> None:
+        earlier = answers_to(tracker, message.message_id)
+        if earlier is not None:
+            raise HandledBefore(earlier)  # before anything is added to the tracker, so nothing is saved
+        await handle_with_tracker(self, message, tracker)
+
+    return once
+
+
+def answering_copies(handle_message: Any) -> Any:
+    """`MessageProcessor.handle_message`, where a copy of a handled message gets the first copy's answers."""
+
+    @functools.wraps(handle_message)
+    async def handle(self: Any, message: UserMessage) -> Optional[List[Dict[str, Any]]]:
+        started = time.monotonic()
+        try:
+            return await handle_message(self, message)
+        except HandledBefore as copy:
+            logger.info("message %s of conversation %s was handled before; sent its %d answers again",
+                        message.message_id, message.sender_id, len(copy.answers))
+            for answer in copy.answers:
+                await message.output_channel.send_response(message.sender_id, answer)
+            if isinstance(message.output_channel, CollectingOutputChannel):
+                return message.output_channel.messages
+            return None
+        finally:
+            # Rasa calls this holding the conversation's lock: how long a turn holds it is what the lock's
+            # lifetime must cover (bot/settings.py LOCK_LIFETIME, measured by `make bench-cluster`)
+            logger.info("%s %.3f s, conversation %s", TURN_HELD, time.monotonic() - started, message.sender_id)
+
+    return handle
+
+
 def apply() -> None:
-    """Make the Rasa agent's tracker store strict and its action calls wait for a restarting server (idempotent)."""
+    """Make the Rasa agent's tracker store strict, its action calls wait for a restarting server, and each message
+    handled once (idempotent)."""
     global _applied
     if _applied:
         return
     from rasa.core.agent import Agent
+    from rasa.core.processor import MessageProcessor
     from rasa.utils.endpoints import EndpointConfig
 
     Agent._create_tracker_store = staticmethod(strict_tracker_store)  # type: ignore[method-assign]
     EndpointConfig.request = waiting_for_connections(EndpointConfig.request)  # type: ignore[method-assign]
+    MessageProcessor._handle_message_with_tracker = refusing_copies(  # type: ignore[method-assign]
+        MessageProcessor._handle_message_with_tracker)
+    MessageProcessor.handle_message = answering_copies(MessageProcessor.handle_message)  # type: ignore[method-assign]
     _applied = True

@@ -34,6 +34,22 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+# How long a turn may hold its conversation's lock before another message of that conversation is let in
+# (Rasa's TICKET_LOCK_LIFETIME). It must cover the slowest turn under load, or two messages of one conversation
+# are handled at once; past it, a conversation whose worker died mid-turn waits no longer. Set from the longest
+# turn `make bench-cluster` measured (docs/benchmarks.md, "Cluster mode").
+DEFAULT_LOCK_LIFETIME = 60
+
+
+def _seconds(env: Mapping[str, str], name: str, default: int, lowest: int, highest: int) -> int:
+    raw = _get(env, name)
+    if not raw:
+        return default
+    if not raw.isdigit() or not lowest <= int(raw) <= highest:
+        raise ConfigurationError(f"{name} must be a whole number of seconds from {lowest} to {highest}, got {raw!r}")
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where things live and how the processes reach each other."""
@@ -67,6 +83,7 @@ class Settings:
     redis_url: str = ""
     internal_rasa_url: str = ""  # RASA_URL: another host's Rasa (containers); default http://SUPPORT_HOST:RASA_PORT
     public_rasa_url: str = ""  # PUBLIC_RASA_URL: Rasa as browsers reach it, behind a proxy; default the above
+    lock_lifetime: int = DEFAULT_LOCK_LIFETIME  # LOCK_LIFETIME, seconds
 
     @property
     def slack_enabled(self) -> bool:
@@ -133,6 +150,7 @@ class Settings:
             redis_url=_get(env, "REDIS_URL"),
             internal_rasa_url=_get(env, "RASA_URL").rstrip("/"),
             public_rasa_url=_get(env, "PUBLIC_RASA_URL").rstrip("/"),
+            lock_lifetime=_seconds(env, "LOCK_LIFETIME", DEFAULT_LOCK_LIFETIME, 5, 3600),
         )
 
     def rasa_environment(self) -> dict[str, str]:
@@ -144,6 +162,8 @@ class Settings:
             "STORE_DB_URL": self.store_db_url,
             "LOCK_STORE": self.lock_store_type,
             "LOCK_STORE_HOST": self.lock_store_host,
+            "LOCK_LIFETIME": str(self.lock_lifetime),
+            "TICKET_LOCK_LIFETIME": str(self.lock_lifetime),  # what Rasa's lock store reads
             "RASA_TOKEN": self.rasa_token,
             "IDENTITY_SECRET": self.identity_secret,
             "APP_DB_URL": self.app_db_url,

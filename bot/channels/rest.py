@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, NamedTuple, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
@@ -46,7 +46,11 @@ INTENT_SHORTCUT = re.compile(r"/([A-Za-z_][A-Za-z0-9_-]*)(\{.*\})?", re.DOTALL)
 ENTITY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 MAX_ENTITY_VALUE_CHARS = 200
 INTERNAL_INTENTS = frozenset({"session_start", "restart", "back", "nlu_fallback"})
-USAGE = 'POST a JSON object: {"sender": "<conversation id>", "message": "<text>", "metadata": {...}}'
+# A client's own id for a message, kept when it sends the message again after a drop or a timeout: the second
+# copy is then not handled again (bot/rasa_durability.py), and gets the answers the first one got.
+MESSAGE_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,64}")
+USAGE = ('POST a JSON object: {"sender": "<conversation id>", "message": "<text>", "metadata": {...}, '
+         '"message_id": "<your id for this message, optional>"}')
 
 
 class InvalidRequest(ValueError):
@@ -57,8 +61,15 @@ class InvalidRequest(ValueError):
         self.status = status
 
 
-def parse_body(raw: bytes) -> tuple[str, str, Optional[Dict[str, Any]]]:
-    """Validate a webhook body and return (sender, message, metadata)."""
+class Incoming(NamedTuple):
+    sender: str
+    message: str
+    metadata: Optional[Dict[str, Any]]
+    message_id: Optional[str] = None  # the client's, when it gave one
+
+
+def parse_body(raw: bytes) -> Incoming:
+    """Validate a webhook body."""
     try:
         body = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -69,7 +80,17 @@ def parse_body(raw: bytes) -> tuple[str, str, Optional[Dict[str, Any]]]:
         raise InvalidRequest("the body's JSON is nested too deeply. " + USAGE) from None
     if not isinstance(body, dict):
         raise InvalidRequest(f"the body must be a JSON object, not {type(body).__name__}. " + USAGE)
-    return check_message(body.get("sender"), body.get("message"), body.get("metadata"))
+    return Incoming(*check_message(body.get("sender"), body.get("message"), body.get("metadata")),
+                    check_message_id(body.get("message_id")))
+
+
+def check_message_id(message_id: Any) -> Optional[str]:
+    """The client's id for its message, or None when it gave none; InvalidRequest when it is not one."""
+    if message_id is None:
+        return None
+    if not isinstance(message_id, str) or not MESSAGE_ID_PATTERN.fullmatch(message_id):
+        raise InvalidRequest('"message_id" must be 8 to 64 letters, digits, "_" or "-" when given')
+    return message_id
 
 
 def check_message(sender: Any, message: Any, metadata: Any) -> tuple[str, str, Optional[Dict[str, Any]]]:
@@ -166,14 +187,15 @@ class SupportRestInput(RestInput):
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             try:
-                sender, text, metadata = parse_body(request.body or b"")
+                sender, text, metadata, message_id = parse_body(request.body or b"")
             except InvalidRequest as invalid:
                 logger.info("rejected REST message from %s: %s", request.ip, invalid)
                 return response.json({"error": str(invalid)}, status=invalid.status)
             collector = CollectingOutputChannel()
             try:
                 await on_new_message(
-                    UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
+                    UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata,
+                                message_id=message_id)
                 )
             except Exception:  # the one place a failed turn is caught: log it, tell the client plainly
                 logger.exception("could not handle a message of conversation %s", sender)

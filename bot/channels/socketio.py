@@ -5,7 +5,8 @@
   the browser. The session handler here awaits it.
 - Messages are checked like the REST channel's (bot/channels/rest.py): a malformed one is
   answered with an `error` event instead of being dropped or crashing the handler. A message
-  must name a session this client joined with `session_request`.
+  must name a session this client joined with `session_request`. A `message_id` the widget gives
+  its message makes a copy sent again after a drop harmless (bot/rasa_durability.py).
 
 And one change: each bot message reaches the browser as ONE `bot_uttered` event carrying its
 text, buttons (Rasa's `quick_replies` shape), custom payload (knowledge-base card, queue
@@ -25,7 +26,7 @@ import socketio
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 
-from bot.channels.rest import NOT_HANDLED, InvalidRequest, check_message, sender_problem
+from bot.channels.rest import NOT_HANDLED, InvalidRequest, check_message, check_message_id, sender_problem
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +98,7 @@ class SupportSocketIOInput(SocketIOInput):
                     except json.JSONDecodeError:
                         raise InvalidRequest('"metadata" is not valid JSON') from None
                 sender, text, metadata = check_message(sender, data.get("message"), metadata)
+                message_id = check_message_id(data.get("message_id"))
             except InvalidRequest as invalid:
                 logger.info("rejected socket.io message from %s: %s", sid, invalid)
                 await sio.emit("error", {"error": str(invalid)}, room=sid)
@@ -104,7 +106,8 @@ class SupportSocketIOInput(SocketIOInput):
             output = SupportSocketIOOutput(sio, self.bot_message_evt)
             try:
                 await on_new_message(
-                    UserMessage(text, output, sender, input_channel=self.name(), metadata=metadata or {})
+                    UserMessage(text, output, sender, input_channel=self.name(), metadata=metadata or {},
+                                message_id=message_id)
                 )
             except Exception:  # e.g. the conversation store refused the write (disk full, read-only file)
                 # Without this the failure ends in python-socketio's task and the widget waits for ever.

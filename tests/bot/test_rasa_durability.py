@@ -129,3 +129,71 @@ def test_a_server_that_stayed_down_is_not_waited_for_again_until_it_answers():
 
     assert timed() >= 0.7  # waited for a restart
     assert timed() < 0.3  # the same turn's next action, or the next turn: at once
+
+
+# --- a message is handled once ---
+
+def conversation_with_ids() -> DialogueStateTracker:
+    from rasa.shared.core.events import BotUttered
+
+    return DialogueStateTracker.from_events("c1", [
+        UserUttered("where is my order", message_id="first-copy-1"),
+        BotUttered("Which order number?", {"buttons": [{"title": "104512", "payload": "104512"}]}),
+        UserUttered("104512", message_id="second-msg-2"),
+        BotUttered("It shipped."),
+        BotUttered("Anything else?"),
+        UserUttered("ok thanks (during a handoff)", message_id="silent-msg-3"),
+    ])
+
+
+def test_the_answers_to_a_message_are_the_bot_messages_up_to_the_next_customer_message():
+    from bot.rasa_durability import answers_to
+
+    conversation = conversation_with_ids()
+    first = answers_to(conversation, "first-copy-1")
+    assert [a["text"] for a in first] == ["Which order number?"] and first[0]["buttons"][0]["payload"] == "104512"
+    assert isinstance(first[0]["timestamp"], float)  # the widget knows a message it has by its timestamp
+    assert [a["text"] for a in answers_to(conversation, "second-msg-2")] == ["It shipped.", "Anything else?"]
+    assert answers_to(conversation, "silent-msg-3") == []  # handled, unanswered: still not handled again
+    assert answers_to(conversation, "never-sent-4") is None
+    assert answers_to(conversation, None) is None
+
+
+def test_a_copy_of_a_handled_message_is_not_handled_again_and_gets_the_first_answers(caplog):
+    import logging
+
+    from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
+    handled: list = []
+
+    class Processor:
+        async def _handle_message_with_tracker(self, message, tracker):
+            handled.append(message.text)
+            tracker.update(UserUttered(message.text, message_id=message.message_id))
+
+        async def handle_message(self, message):
+            await self._handle_message_with_tracker(message, self.tracker)
+            return message.output_channel.messages
+
+    Processor._handle_message_with_tracker = rasa_durability.refusing_copies(Processor._handle_message_with_tracker)
+    Processor.handle_message = rasa_durability.answering_copies(Processor.handle_message)
+    processor = Processor()
+    processor.tracker = conversation_with_ids()
+    caplog.set_level(logging.INFO, "bot.rasa_durability")
+
+    copy = asyncio.run(processor.handle_message(UserMessage("104512", CollectingOutputChannel(), "c1",
+                                                            message_id="second-msg-2")))
+    assert [m["text"] for m in copy] == ["It shipped.", "Anything else?"] and handled == []
+    assert "message second-msg-2 of conversation c1 was handled before" in caplog.text
+    new = asyncio.run(processor.handle_message(UserMessage("and my refund?", CollectingOutputChannel(), "c1",
+                                                           message_id="fourth-msg-4")))
+    assert new == [] and handled == ["and my refund?"]
+    asyncio.run(processor.handle_message(UserMessage("and my refund?", CollectingOutputChannel(), "c1")))
+    assert handled == ["and my refund?"] * 2  # without the client's id (Rasa makes a fresh one), always handled
+
+
+def test_the_rasa_processor_handles_each_message_once_once_applied():
+    from rasa.core.processor import MessageProcessor
+
+    rasa_durability.apply()
+    assert MessageProcessor.handle_message.__wrapped__ and MessageProcessor._handle_message_with_tracker.__wrapped__

@@ -3,7 +3,7 @@ import stat
 import pytest
 
 from bot.errors import ConfigurationError
-from bot.settings import Settings
+from bot.settings import DEFAULT_LOCK_LIFETIME, Settings
 
 
 def test_defaults_live_in_one_data_folder(tmp_path):
@@ -29,7 +29,14 @@ def test_environment_wins(tmp_path):
     assert settings.rasa_environment()["TRACKER_STORE_URL"] == "postgresql://u@h/db"
 
 
-@pytest.mark.parametrize("name, value", [("RASA_PORT", "abc"), ("ACTION_PORT", "70000"), ("LOCK_STORE", "memcached")])
+def test_the_lock_lifetime_reaches_rasas_lock_store(tmp_path):
+    settings = Settings.from_env({"SUPPORT_DATA_DIR": str(tmp_path), "LOCK_LIFETIME": "25"})
+    assert settings.lock_lifetime == 25 and settings.rasa_environment()["TICKET_LOCK_LIFETIME"] == "25"
+    assert Settings.from_env({"SUPPORT_DATA_DIR": str(tmp_path)}).lock_lifetime == DEFAULT_LOCK_LIFETIME
+
+
+@pytest.mark.parametrize("name, value", [("RASA_PORT", "abc"), ("ACTION_PORT", "70000"), ("LOCK_STORE", "memcached"),
+                                         ("LOCK_LIFETIME", "2"), ("LOCK_LIFETIME", "soon")])
 def test_bad_values_name_the_variable(tmp_path, name, value):
     with pytest.raises(ConfigurationError, match=name):
         Settings.from_env({"SUPPORT_DATA_DIR": str(tmp_path), name: value})

@@ -151,6 +151,29 @@ def test_one_conversation_is_served_by_both_workers_in_turn(running):
     assert len(users) >= 4  # one conversation in PostgreSQL, whichever worker wrote
 
 
+def test_widget_websockets_through_the_load_balancer_spread_over_the_workers(running):
+    """Customers behind one address (an office's NAT; here all of them) are not all put on one worker: a WebSocket
+    is one connection, so nginx gives it the worker with the fewest (deploy/nginx.conf.template)."""
+    customers = [Website(running.settings.rasa_url, f"cluster-ws-{uuid.uuid4().hex[:8]}") for _ in range(4)]
+    try:
+        for customer in customers:
+            customer.say("how long does shipping take")
+        for customer in customers:
+            customer.wait_for("")
+    finally:
+        for customer in customers:
+            customer.close()
+    ports = {str(port): number for number, port in enumerate(cluster.worker_ports(running.settings, WORKERS)["rasa"], 1)}
+    log = running.settings.log_dir / "nginx-access.log"
+    deadline, used = time.monotonic() + 20, set()
+    while time.monotonic() < deadline and len(used) < WORKERS:  # nginx logs a WebSocket when it closes
+        time.sleep(0.5)
+        lines = [line for line in log.read_text(errors="replace").splitlines()
+                 if "/socket.io/" in line and "transport=websocket" in line and " 101 " in line]
+        used = {ports.get(line.rsplit(":", 1)[-1]) for line in lines[-len(customers):]}
+    assert used == {1, 2}, f"the customers' WebSockets went to workers {used}"
+
+
 def test_an_agents_replies_reach_a_customer_on_the_other_worker_and_the_desk_sees_the_customer(running):
     session = f"cluster-web-{uuid.uuid4().hex[:8]}"
     customer = Website(running.worker_url(2), session)

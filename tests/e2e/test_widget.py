@@ -563,3 +563,38 @@ def test_the_offline_form_when_nobody_is_on_chat(browser, servers, site, maya):
     assert [(t["email"], t["description"]) for t in tickets] == [("jane.doe@example.com", "Please call me about a bulk order.")]
     jane.no_script_ran()
     context.close()
+
+
+def test_send_again_sends_the_same_message_id_so_the_server_never_handles_a_message_twice(browser, site, shop):
+    # a signature too long for the channel's metadata limit: the server refuses each copy with an `error` event
+    customer = {"customer_id": "C-TOO-LONG", "email": "jane.doe@example.com", "signature": "s" * 20_000}
+    context = browser.new_context()
+    chat = Chat(context, shop.page(site, {"server": site, "customer": customer}))
+    sent: List[Dict[str, Any]] = []
+
+    def frame(payload: Any) -> None:  # socket.io over WebSocket ("42[...]") or long polling (same text)
+        text = payload if isinstance(payload, str) else payload.decode("utf-8", "replace")
+        for match in re.finditer(r'42\["user_uttered",', text):
+            sent.append(json.JSONDecoder().raw_decode(text, match.end())[0])
+
+    chat.page.on("websocket", lambda ws: ws.on("framesent", frame))
+    chat.page.on("request", lambda request: request.method == "POST" and "socket.io" in request.url
+                 and frame(request.post_data or ""))
+    try:
+        chat.open()
+        chat.say("where is my order")
+        chat.root.get_by_text("Not sent:").wait_for(timeout=30_000)
+        chat.root.get_by_role("button", name="Send again").click()
+        eventually(lambda: _assert_count(sent, 2))
+        chat.say("and another thing")
+        eventually(lambda: _assert_count(sent, 3))
+        ids = [m["message_id"] for m in sent]
+        assert ids[0] == ids[1] and ids[2] != ids[0], ids  # a resend is the same message; a new one is not
+        assert all(re.fullmatch(r"[A-Za-z0-9_-]{8,64}", i) for i in ids), ids
+        chat.no_script_ran()
+    finally:
+        context.close()
+
+
+def _assert_count(items: List[Any], count: int) -> None:
+    assert len(items) == count, items

@@ -590,7 +590,7 @@
 
     function send(text, shown) {
       text = String(text).slice(0, MAX_CHARS);
-      const entry = { key: null, who: "customer", text: shown, sent: text, buttons: [], custom: {}, agent: null, ts: null,
+      const entry = { key: null, who: "customer", text: shown, sent: text, id: messageId(), buttons: [], custom: {}, agent: null, ts: null,
         localTs: Date.now() / 1000, local: true, bound: false, state: "queued" };
       append(entry);
       refreshActions();
@@ -598,6 +598,11 @@
       outbox.push(entry);
       flush();
       if (!inHandoff()) showTyping(true);
+    }
+
+    function messageId() {
+      if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
+      return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12);
     }
 
     function flush() {
@@ -608,7 +613,9 @@
       while (outbox.length) {
         const entry = outbox.shift();
         const metadata = cfg.customer ? { customer: cfg.customer } : {};
-        socket.emit("user_uttered", { message: entry.sent, session_id: session.id, metadata });
+        // the same id on "Send again": a copy the server already has (queued when the connection dropped) is not
+        // handled twice, and its answers come back instead (bot/rasa_durability.py)
+        socket.emit("user_uttered", { message: entry.sent, session_id: session.id, message_id: entry.id, metadata });
         entry.state = "sent";
         entry.sentAt = Date.now();
         lastSentAt = entry.sentAt;
@@ -748,7 +755,10 @@
       setConnection("Connecting…");
       try {
         const [io, target] = await Promise.all([loadClient(), socketTarget()]);
-        socket = io(target.url, { path: target.path, reconnectionDelayMax: 8000, timeout: 15000 });
+        // WebSocket first: one connection, so a load balancer may put it on any worker (deploy/nginx.conf.template);
+        // long-polling where a proxy blocks WebSockets
+        socket = io(target.url, { path: target.path, transports: ["websocket", "polling"], tryAllTransports: true,
+          reconnectionDelayMax: 8000, timeout: 15000 });
       } catch (error) {
         console.warn("Brightwave chat:", error);
         setConnection("Chat is unavailable right now. Please try again later.");

@@ -10,8 +10,9 @@ What is checked is what a customer and an agent would notice, counted against Ra
 The clients behave like the product's own: the widget (widget/src/widget.js) reconnects, re-joins its session
 and, after a drop, looks the conversation up and offers to resend what never arrived (here: resent at once);
 the desk retries a saved agent message that could not be delivered (POST /api/messages/{id}/retry) and, when
-the web app did not answer at all, reloads the handoff before sending again. Each customer message carries an
-id in its metadata, so the tracker says exactly which messages arrived and how often.
+the web app did not answer at all, reloads the handoff before sending again. Each customer message carries the
+client's id (`message_id`, which the product uses to handle a copy once) and the same id in its metadata, so the
+tracker says exactly which messages arrived and how often.
 """
 from __future__ import annotations
 
@@ -64,6 +65,7 @@ class Plan:
     socket_share: float = 0.5
     faults: Sequence[str] = ()  # process names to kill -9 in turn, each while handoffs are under way
     kill_when_handoffs: int = 2  # a kill waits until at least this many handoffs are under way
+    kill_after_messages: int = 0  # ... and until the customers have sent this many messages (half-time: half of them)
     arrival_seconds: float = 10.0  # conversations start spread over this long
     agent_pause: Tuple[float, float] = (0.5, 2.0)  # an agent's typing time before each reply, seconds
     think: Tuple[float, float] = (2.0, 8.0)  # a customer's reading and typing time between messages, seconds
@@ -93,6 +95,7 @@ class Run:
         self.token = product.settings.rasa_token
         self.in_handoff: set = set()  # conversations an agent has claimed and not resolved yet
         self.kills: List[Dict[str, Any]] = []
+        self.sent_total = 0  # customer messages sent so far, all conversations
         self.done = asyncio.Event()
         self.http: aiohttp.ClientSession
 
@@ -178,7 +181,8 @@ class Run:
         loop = asyncio.get_running_loop()
         for name in self.plan.faults:
             process = next(p for p in self.product.processes if p.name == name)
-            while len(self.in_handoff) < self.plan.kill_when_handoffs and not self.done.is_set():
+            while (len(self.in_handoff) < self.plan.kill_when_handoffs or self.sent_total < self.plan.kill_after_messages) \
+                    and not self.done.is_set():
                 await asyncio.sleep(0.5)
             if self.done.is_set():
                 self.tally.fail(Finding("not run", name, "the load ended before a kill could happen mid-handoff"))
@@ -309,7 +313,9 @@ class RestCustomer(Customer):
         message_id = uuid.uuid4().hex
         self.outcome.sent.append(message_id)
         self.outcome.expects_answer[message_id] = expects_answer
-        body = {"sender": self.outcome.conversation_id, "message": text, "metadata": {MESSAGE_ID: message_id}}
+        self.run.sent_total += 1
+        body = {"sender": self.outcome.conversation_id, "message": text, "message_id": message_id,
+                "metadata": {MESSAGE_ID: message_id}}
         url = f"{self.run.rasa_url}/webhooks/rest/webhook"
         while True:
             started = time.perf_counter()
@@ -352,6 +358,7 @@ class WebsiteCustomer(Customer):
         self.joined = asyncio.Event()
         self.sio.on("connect", self._on_connect)
         self.drops = 0  # disconnections so far: only after one does the widget look for what never arrived
+        self.first_answer_at = 0.0  # when this turn's first answer arrived
         self.sio.on("disconnect", lambda *_reason: self.loop.call_soon_threadsafe(self._dropped))
         self.sio.on("session_confirm", self._on_confirm)
         self.sio.on("bot_uttered", self._on_message)
@@ -398,6 +405,7 @@ class WebsiteCustomer(Customer):
         message_id = uuid.uuid4().hex
         self.outcome.sent.append(message_id)
         self.outcome.expects_answer[message_id] = expects_answer
+        self.run.sent_total += 1
         while True:
             await self._joined()
             while not self.inbox.empty():  # late messages of an earlier turn are not this turn's answer
@@ -405,7 +413,7 @@ class WebsiteCustomer(Customer):
             started, drops = time.perf_counter(), self.drops
             try:
                 self.sio.emit("user_uttered", {"message": text, "session_id": self.outcome.conversation_id,
-                                               "metadata": {MESSAGE_ID: message_id}})
+                                               "message_id": message_id, "metadata": {MESSAGE_ID: message_id}})
             except socketio.exceptions.BadNamespaceError:
                 continue  # dropped between the check and the send: nothing went out
             answers = await self._answers(PATIENCE if expects_answer else QUIET * 2, drops)
@@ -419,7 +427,7 @@ class WebsiteCustomer(Customer):
                 await asyncio.sleep(1)
                 continue
             if answers and expects_answer:
-                self.outcome.latencies.append(time.perf_counter() - started)
+                self.outcome.latencies.append(self.first_answer_at - started)  # what the customer waited for
                 return answers
             if self.drops == drops:  # connected all along: silence is the answer (during a handoff) or the bot's
                 if expects_answer:
@@ -441,6 +449,7 @@ class WebsiteCustomer(Customer):
                 pass
         if not answers:
             return answers
+        self.first_answer_at = time.perf_counter()
         try:
             while True:
                 answers.append(await asyncio.wait_for(self.inbox.get(), QUIET))
@@ -587,6 +596,7 @@ def load_battery(product: Product, plan: Plan, seed: int, paths: Sequence[str], 
         "messages/s": round(messages / seconds, 1) if seconds else 0,
         "answer p50 s": round(statistics.median(latencies), 2) if latencies else None,
         "answer p95 s": round(_percentile(latencies, 0.95), 2),
+        "answer p99 s": round(_percentile(latencies, 0.99), 2),
     })
     if run.kills:
         tally.figures["kills"] = run.kills

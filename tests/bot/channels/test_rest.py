@@ -12,7 +12,18 @@ def body(**fields) -> bytes:
 
 def test_a_plain_message_passes():
     assert parse_body(body(metadata={"page": "/orders", "customer": {"email": "a@b.example"}})) == (
-        "rel-1", "hi", {"page": "/orders", "customer": {"email": "a@b.example"}})
+        "rel-1", "hi", {"page": "/orders", "customer": {"email": "a@b.example"}}, None)
+
+
+def test_a_client_may_name_its_message_so_a_resent_copy_is_known():
+    assert parse_body(body(message_id="c1f0e2a9-7d")).message_id == "c1f0e2a9-7d"
+
+
+@pytest.mark.parametrize("message_id", ["", "short", 12345678, "x" * 65, "has space 123", {"id": "abcdefgh"}])
+def test_a_message_id_that_is_not_one_is_refused(message_id):
+    with pytest.raises(InvalidRequest) as refused:
+        parse_body(body(message_id=message_id))
+    assert '"message_id"' in str(refused.value) and refused.value.status == 400
 
 
 @pytest.mark.parametrize("raw, complaint, status", [
