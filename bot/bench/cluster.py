@@ -20,7 +20,6 @@ import json
 import re
 import secrets
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -104,6 +103,8 @@ def turns_held(log_dir: Path) -> List[float]:
     """Seconds each turn held its conversation's lock, from the Rasa workers' logs."""
     held: List[float] = []
     for log in sorted(log_dir.glob("rasa-*.log")):
+        if not re.fullmatch(r"rasa-\d+\.log", log.name):  # not rasa-N-debug.log, Rasa's own copy
+            continue
         held.extend(float(m.group(1)) for m in TURN_LINE.finditer(log.read_text(errors="replace")))
     return held
 
