@@ -185,14 +185,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"{workers} worker(s){', one killed at half-time' if kill else ''}: "
               f"{args.conversations} conversations × {args.turns} turns ...", flush=True)
         runs.append(measure(workers, plan, args.seed, kill))
-        print(json.dumps({k: v for k, v in runs[-1].items() if k != "samples"}), flush=True)
-    results = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-               "command": "python -m bot.bench.cluster " + " ".join(argv if argv is not None else sys.argv[1:]),
-               "plan": {"conversations": args.conversations, "turns": args.turns, "think s": list(plan.think),
-                        "arrivals over s": plan.arrival_seconds}, "runs": runs}
+        print(json.dumps(runs[-1]), flush=True)  # the failures' samples too: what to look at first
+        results = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                   "command": "python -m bot.bench.cluster " + " ".join(argv if argv is not None else sys.argv[1:]),
+                   "plan": {"conversations": args.conversations, "turns": args.turns, "think s": list(plan.think),
+                            "arrivals over s": plan.arrival_seconds}, "runs": runs}
+        if args.json:  # after each run: a long benchmark stopped half-way keeps what it measured
+            args.json.write_text(json.dumps(results, indent=2) + "\n")
     print(render(results))
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0 if all(r["lost"] == 0 and r["duplicated"] == 0 for r in runs) else 1
 
 
