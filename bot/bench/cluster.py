@@ -31,6 +31,7 @@ import sqlalchemy as sa
 
 from bot import cluster, migrations, runner
 from bot.bench.reliability.load import Plan, load_battery
+from bot.bench.reliability.load import _percentile as percentile
 from bot.bench.reliability.product import AGENT, Product, _always_open
 from bot.rasa_durability import TURN_HELD
 from bot.settings import PROJECT_ROOT, Settings
@@ -110,8 +111,7 @@ def turns_held(log_dir: Path) -> List[float]:
 
 
 def _percentile(values: Sequence[float], share: float) -> Optional[float]:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 2) if ordered else None
+    return round(percentile(list(values), share), 2) if values else None
 
 
 def measure(workers: int, plan: Plan, seed: int, kill: bool) -> Dict[str, Any]:
