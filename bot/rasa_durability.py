@@ -20,6 +20,12 @@ message an id of their own (`message_id`, bot/channels), and a copy whose id is 
 not handled again: it gets the answers the first copy got (found by the battery's load part: 29 messages
 handled twice at 200 conversations). The check runs inside the conversation's lock, on the tracker the turn
 reads anyway, so it costs nothing and two copies racing each other cannot both pass it.
+
+Fourth, the same for what the web app appends through Rasa's HTTP API (an agent's reply): the desk saves the
+reply, then posts it with an id of its own in the event's metadata (`delivery_id`); when the post times out under
+load (the turn queue is longer than the desk's patience) it cannot know whether Rasa appended it and posts again.
+An event whose `delivery_id` is in the conversation already is not appended again, nor sent to the customer again
+(found by `make bench-cluster`: agent replies recorded and received twice).
 """
 from __future__ import annotations
 
@@ -33,7 +39,7 @@ import aiohttp
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.events import BotUttered, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 
@@ -43,6 +49,7 @@ SERVER_WAIT_SECONDS = 15.0  # how long a turn waits for an action server that re
 # restarts a dead one in 5-9 s: docs/benchmarks.md, kill -9 under load); once it has waited that long in vain, the
 # server counts as down and later calls fail at once, until one connects again
 _down: dict = {}  # url -> when a call last gave up waiting for it
+DELIVERY_ID = "delivery_id"  # in an appended event's metadata: the sender's id for it (bot/handoff/rasa_gateway.py)
 TURN_HELD = "turn held the conversation's lock for"  # the log line bot/bench/cluster.py reads
 
 
@@ -153,12 +160,50 @@ def answering_copies(handle_message: Any) -> Any:
     return handle
 
 
+def delivered_before(tracker: DialogueStateTracker, events: List[Event]) -> List[Event]:
+    """Those of `events` whose delivery id is in the conversation already, or earlier in `events` itself."""
+    seen = {(e.metadata or {}).get(DELIVERY_ID) for e in tracker.events} - {None}
+    copies = []
+    for event in events:
+        delivery_id = (event.metadata or {}).get(DELIVERY_ID)
+        if delivery_id in seen:
+            copies.append(event)
+        elif delivery_id:
+            seen.add(delivery_id)
+    return copies
+
+
+def appending_once(update: Any) -> Any:
+    """`rasa.server.update_conversation_with_events`, leaving out events delivered before.
+
+    Rasa's append route calls it holding the conversation's lock and then executes the side effects of the
+    request's own `events` list (sends a bot message to the customer): the copies are taken out of that very list,
+    so they are neither recorded nor sent again."""
+
+    @functools.wraps(update)
+    async def once(conversation_id: str, processor: Any, domain: Domain, events: List[Event]) -> DialogueStateTracker:
+        if not any((e.metadata or {}).get(DELIVERY_ID) for e in events):
+            return await update(conversation_id, processor, domain, events)
+        tracker = await processor.fetch_tracker_with_initial_session(conversation_id)
+        copies = delivered_before(tracker, events)
+        if copies:
+            logger.info("conversation %s: %d event(s) delivered before were not appended again (%s)", conversation_id,
+                        len(copies), ", ".join(str(e.metadata.get(DELIVERY_ID)) for e in copies))
+            events[:] = [e for e in events if not any(e is c for c in copies)]
+        for event in events:
+            tracker.update(event, domain)
+        return tracker
+
+    return once
+
+
 def apply() -> None:
     """Make the Rasa agent's tracker store strict, its action calls wait for a restarting server, and each message
-    handled once (idempotent)."""
+    and each appended event with an id handled once (idempotent)."""
     global _applied
     if _applied:
         return
+    import rasa.server
     from rasa.core.agent import Agent
     from rasa.core.processor import MessageProcessor
     from rasa.utils.endpoints import EndpointConfig
@@ -168,4 +213,5 @@ def apply() -> None:
     MessageProcessor._handle_message_with_tracker = refusing_copies(  # type: ignore[method-assign]
         MessageProcessor._handle_message_with_tracker)
     MessageProcessor.handle_message = answering_copies(MessageProcessor.handle_message)  # type: ignore[method-assign]
+    rasa.server.update_conversation_with_events = appending_once(rasa.server.update_conversation_with_events)
     _applied = True

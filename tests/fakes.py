@@ -70,7 +70,7 @@ class RecordingGateway:
         self.handed_back: List[str] = []
         self.fail = False
 
-    def send_agent_message(self, conversation_id: str, text: str, agent_name: str) -> None:
+    def send_agent_message(self, conversation_id: str, text: str, agent_name: str, delivery_id: str) -> None:
         self._check()
         self.sent.append((conversation_id, text, agent_name))
 

@@ -18,6 +18,7 @@ import requests
 from bot.errors import SupportError
 
 logger = logging.getLogger(__name__)
+DELIVERY_ID = "delivery_id"  # the metadata key Rasa's side de-duplicates appended events by (bot.rasa_durability)
 
 HANDED_BACK_INTENT = "handoff_resolved"
 
@@ -42,8 +43,10 @@ class RasaHttpGateway:
         self.timeout = timeout
         self.http = session or requests.Session()
 
-    def send_agent_message(self, conversation_id: str, text: str, agent_name: str) -> None:
-        event = {"event": "bot", "text": text, "metadata": {"agent": agent_name, "kind": "agent"}}
+    def send_agent_message(self, conversation_id: str, text: str, agent_name: str, delivery_id: str) -> None:
+        # the delivery id makes a post sent again after a timeout harmless (bot/rasa_durability.py appending_once)
+        event = {"event": "bot", "text": text,
+                 "metadata": {"agent": agent_name, "kind": "agent", DELIVERY_ID: delivery_id}}
         self._post(f"/conversations/{_path_id(conversation_id)}/tracker/events", [event],
                    output_channel="latest", execute_side_effects="true")
 

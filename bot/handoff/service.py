@@ -68,8 +68,9 @@ class InvalidInput(SupportError):
 class ConversationGateway(Protocol):
     """How the service reaches a live conversation."""
 
-    def send_agent_message(self, conversation_id: str, text: str, agent_name: str) -> None:
-        """Deliver an agent's message through the customer's own channel and store it in the transcript."""
+    def send_agent_message(self, conversation_id: str, text: str, agent_name: str, delivery_id: str) -> None:
+        """Deliver an agent's message through the customer's own channel and store it in the transcript, once:
+        sent again with the same `delivery_id` (after a timeout), it is neither stored nor delivered twice."""
 
     def hand_back(self, conversation_id: str) -> None:
         """Un-pause the assistant and let it take the conversation back (it then asks for a rating)."""
@@ -294,7 +295,7 @@ class HandoffService:
 
     def _deliver(self, handoff: Handoff, saved: HandoffMessage, agent: Agent) -> HandoffMessage:
         try:
-            self.gateway.send_agent_message(handoff.conversation_id, saved.text, agent.name)
+            self.gateway.send_agent_message(handoff.conversation_id, saved.text, agent.name, _delivery_id(saved))
         except SupportError as error:
             logger.error("agent message %s for conversation %s not delivered: %s", saved.id, handoff.conversation_id, error)
             raise DeliveryFailed("saved, but it could not reach the customer yet; try sending it again", saved) from error
@@ -399,6 +400,12 @@ class HandoffService:
 
     def changed_since(self, since: datetime) -> List[Handoff]:
         return self.store.handoffs_updated_since(since)
+
+
+def _delivery_id(message: HandoffMessage) -> str:
+    """The id Rasa knows a delivered agent message by: the saved message's, with its time, so a conversation that
+    outlived a reset app database cannot mistake a new message for an old one."""
+    return f"agent-message-{message.id}-{message.at.strftime('%Y%m%d%H%M%S%f')}"
 
 
 def _require_lead(agent: Agent) -> None:

@@ -9,7 +9,7 @@ import time
 import pytest
 from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import UserUttered
+from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.exc import OperationalError
 
@@ -197,3 +197,65 @@ def test_the_rasa_processor_handles_each_message_once_once_applied():
 
     rasa_durability.apply()
     assert MessageProcessor.handle_message.__wrapped__ and MessageProcessor._handle_message_with_tracker.__wrapped__
+
+
+class Processor:
+    """What `appending_once` uses of Rasa's MessageProcessor: the conversation's tracker."""
+
+    def __init__(self, tracker: DialogueStateTracker) -> None:
+        self.tracker = tracker
+
+    async def fetch_tracker_with_initial_session(self, conversation_id):
+        return self.tracker
+
+
+def agent_reply(text: str, delivery_id=None) -> BotUttered:
+    return BotUttered(text, metadata={"kind": "agent", **({"delivery_id": delivery_id} if delivery_id else {})})
+
+
+def test_an_event_delivered_before_is_neither_appended_nor_sent_again(caplog):
+    from bot.handoff.rasa_gateway import DELIVERY_ID
+
+    assert DELIVERY_ID == rasa_durability.DELIVERY_ID  # the web app's gateway and Rasa's side agree on the key
+    conversation = tracker("I need a person")
+    original_calls = []
+
+    async def original(*args):
+        original_calls.append(args)
+
+    update = rasa_durability.appending_once(original)
+    first = [agent_reply("On it.", "agent-message-1")]
+    asyncio.run(update("c1", Processor(conversation), Domain.empty(), first))
+    assert first and [e.text for e in conversation.events if isinstance(e, BotUttered)] == ["On it."]
+
+    # the desk's post timed out and it posts again, with another message of its own in the same request
+    again = [agent_reply("On it.", "agent-message-1"), agent_reply("Found it.", "agent-message-2")]
+    with caplog.at_level("INFO", logger="bot.rasa_durability"):
+        asyncio.run(update("c1", Processor(conversation), Domain.empty(), again))
+    # the request's own list is what Rasa executes side effects for: the copy is out of it, not sent again
+    assert [e.text for e in again] == ["Found it."]
+    assert [e.text for e in conversation.events if isinstance(e, BotUttered)] == ["On it.", "Found it."]
+    assert "agent-message-1" in caplog.text
+    assert original_calls == []
+
+
+def test_events_without_a_delivery_id_go_the_usual_way_and_are_never_taken_for_copies():
+    conversation = tracker("hi")
+    conversation.update(agent_reply("Same text"))
+    calls = []
+
+    async def original(conversation_id, processor, domain, events):
+        calls.append(list(events))
+
+    events = [agent_reply("Same text")]
+    asyncio.run(rasa_durability.appending_once(original)("c1", Processor(conversation), Domain.empty(), events))
+    assert calls == [events] and rasa_durability.delivered_before(conversation, events) == []
+    twice = [agent_reply("x", "d1"), agent_reply("x", "d1")]
+    assert rasa_durability.delivered_before(conversation, twice) == [twice[1]]
+
+
+def test_rasas_append_route_appends_once_once_applied():
+    import rasa.server
+
+    rasa_durability.apply()
+    assert rasa.server.update_conversation_with_events.__wrapped__

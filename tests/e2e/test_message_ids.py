@@ -78,3 +78,34 @@ def test_a_message_id_that_is_not_one_is_refused_before_anything_is_written(serv
     reply = requests.post(servers.webhook, json={"sender": customer, "message": "hi", "message_id": "x y"}, timeout=30)
     assert reply.status_code == 400 and '"message_id"' in reply.json()["error"]
     assert user_texts(servers, customer) == []
+
+
+def test_an_agent_reply_posted_again_after_a_timeout_is_recorded_and_delivered_once(servers):
+    """The desk's post to Rasa timed out while Rasa still appended it; the desk posts it again."""
+    from bot.handoff.rasa_gateway import RasaHttpGateway
+
+    session_id = uuid.uuid4().hex
+    received: "queue.Queue[dict]" = queue.Queue()
+    client = socketio.Client(reconnection=False)
+    client.on("bot_uttered", received.put)
+    client.on("session_confirm", lambda sid: received.put({"session_confirm": sid}))
+    client.connect(servers.settings.rasa_url, transports=["websocket"], wait_timeout=20)
+    try:
+        client.emit("session_request", {"session_id": session_id})
+        assert received.get(timeout=20) == {"session_confirm": session_id}
+        client.emit("user_uttered", {"message": "hi", "session_id": session_id, "message_id": "agent-copy-0001"})
+        received.get(timeout=60)
+        while not received.empty():
+            received.get_nowait()
+        gateway = RasaHttpGateway(servers.settings.rasa_url, servers.settings.rasa_token)
+        gateway.send_agent_message(session_id, "Maya here: I'm on it.", "Maya", "agent-message-41-20261207")
+        gateway.send_agent_message(session_id, "Maya here: I'm on it.", "Maya", "agent-message-41-20261207")
+        gateway.send_agent_message(session_id, "Maya here: found it.", "Maya", "agent-message-42-20261207")
+        texts = [received.get(timeout=20)["text"] for _ in range(2)]
+        with pytest.raises(queue.Empty):
+            received.get(timeout=2)
+    finally:
+        client.disconnect()
+    assert texts == ["Maya here: I'm on it.", "Maya here: found it."]
+    recorded = [e["text"] for e in servers.tracker(session_id)["events"] if e["event"] == "bot"]
+    assert recorded.count("Maya here: I'm on it.") == 1 and recorded.count("Maya here: found it.") == 1

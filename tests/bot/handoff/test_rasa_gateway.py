@@ -26,17 +26,17 @@ class RecordingSession:
 
 def test_agent_message_goes_out_on_the_customers_channel():
     session = RecordingSession()
-    RasaHttpGateway("http://rasa:5005/", "tok", session=session).send_agent_message("web/1", "Hello <b>", "Maya")
+    RasaHttpGateway("http://rasa:5005/", "tok", session=session).send_agent_message("web/1", "Hello <b>", "Maya", "agent-message-7")
     method, url, body, params = session.calls[0]
     assert (method, url) == ("POST", "http://rasa:5005/conversations/web%2F1/tracker/events")
-    assert body == [{"event": "bot", "text": "Hello <b>", "metadata": {"agent": "Maya", "kind": "agent"}}]
+    assert body == [{"event": "bot", "text": "Hello <b>", "metadata": {"agent": "Maya", "kind": "agent", "delivery_id": "agent-message-7"}}]
     assert params == {"output_channel": "latest", "execute_side_effects": "true", "token": "tok"}
 
 
 def test_conversation_ids_go_into_the_path_as_they_are():
     # Rasa's routes do not decode the path: "slack%3AT1..." would name another, empty conversation
     session = RecordingSession()
-    RasaHttpGateway("http://rasa:5005", "tok", session=session).send_agent_message("slack:T1:C1:1700000000.000100", "Hi", "Maya")
+    RasaHttpGateway("http://rasa:5005", "tok", session=session).send_agent_message("slack:T1:C1:1700000000.000100", "Hi", "Maya", "m1")
     assert session.calls[0][1] == "http://rasa:5005/conversations/slack:T1:C1:1700000000.000100/tracker/events"
 
 
