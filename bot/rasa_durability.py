@@ -25,7 +25,9 @@ Fourth, the same for what the web app appends through Rasa's HTTP API (an agent'
 reply, then posts it with an id of its own in the event's metadata (`delivery_id`); when the post times out under
 load (the turn queue is longer than the desk's patience) it cannot know whether Rasa appended it and posts again.
 An event whose `delivery_id` is in the conversation already is not appended again, nor sent to the customer again
-(found by `make bench-cluster`: agent replies recorded and received twice).
+(found by `make bench-cluster`: agent replies recorded and received twice). The same holds for an intent triggered
+from outside (the hand-back, which makes the bot ask for a rating) with a `delivery_id` entity: triggered again,
+it is not run again.
 """
 from __future__ import annotations
 
@@ -197,6 +199,33 @@ def appending_once(update: Any) -> Any:
     return once
 
 
+def _delivery_id_of(entities: Any) -> Optional[str]:
+    if isinstance(entities, dict):
+        value = entities.get(DELIVERY_ID)
+    elif isinstance(entities, list):
+        value = next((e.get("value") for e in entities if isinstance(e, dict) and e.get("entity") == DELIVERY_ID), None)
+    else:
+        value = None
+    return str(value) if value else None
+
+
+def triggering_once(trigger: Any) -> Any:
+    """`MessageProcessor.trigger_external_user_uttered` (Rasa's trigger_intent route calls it holding the
+    conversation's lock), doing nothing for a `delivery_id` entity the conversation has had already."""
+
+    @functools.wraps(trigger)
+    async def once(self: Any, intent_name: str, entities: Any, tracker: DialogueStateTracker, output_channel: Any) -> None:
+        delivery_id = _delivery_id_of(entities)
+        if delivery_id and any(isinstance(e, UserUttered) and any(x.get("entity") == DELIVERY_ID and str(x.get("value")) == delivery_id
+                                                                  for x in e.entities) for e in tracker.events):
+            logger.info("conversation %s: %s (%s) was triggered before; not run again", tracker.sender_id,
+                        intent_name, delivery_id)
+            return
+        await trigger(self, intent_name, entities, tracker, output_channel)
+
+    return once
+
+
 def apply() -> None:
     """Make the Rasa agent's tracker store strict, its action calls wait for a restarting server, and each message
     and each appended event with an id handled once (idempotent)."""
@@ -214,4 +243,6 @@ def apply() -> None:
         MessageProcessor._handle_message_with_tracker)
     MessageProcessor.handle_message = answering_copies(MessageProcessor.handle_message)  # type: ignore[method-assign]
     rasa.server.update_conversation_with_events = appending_once(rasa.server.update_conversation_with_events)
+    MessageProcessor.trigger_external_user_uttered = triggering_once(  # type: ignore[method-assign]
+        MessageProcessor.trigger_external_user_uttered)
     _applied = True

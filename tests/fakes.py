@@ -74,7 +74,7 @@ class RecordingGateway:
         self._check()
         self.sent.append((conversation_id, text, agent_name))
 
-    def hand_back(self, conversation_id: str) -> None:
+    def hand_back(self, conversation_id: str, delivery_id: str) -> None:
         self._check()
         self.handed_back.append(conversation_id)
 

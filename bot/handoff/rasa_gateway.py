@@ -50,12 +50,16 @@ class RasaHttpGateway:
         self._post(f"/conversations/{_path_id(conversation_id)}/tracker/events", [event],
                    output_channel="latest", execute_side_effects="true")
 
-    def hand_back(self, conversation_id: str) -> None:
+    def hand_back(self, conversation_id: str, delivery_id: str) -> None:
         path = f"/conversations/{_path_id(conversation_id)}"
         # Paused, Rasa logged the customer's messages without listening for them; the listen makes the
-        # triggered intent look like any customer turn, which is what the rules match on.
-        self._post(f"{path}/tracker/events", [{"event": "resume"}, {"event": "action", "name": "action_listen"}])
-        self._post(f"{path}/trigger_intent", {"name": HANDED_BACK_INTENT, "entities": {}}, output_channel="latest")
+        # triggered intent look like any customer turn, which is what the rules match on. Each step carries the
+        # delivery id, so a hand-back retried after a timeout neither resumes twice nor asks for a rating twice.
+        self._post(f"{path}/tracker/events", [{"event": "resume", "metadata": {DELIVERY_ID: f"{delivery_id}-resume"}},
+                                              {"event": "action", "name": "action_listen",
+                                               "metadata": {DELIVERY_ID: f"{delivery_id}-listen"}}])
+        self._post(f"{path}/trigger_intent", {"name": HANDED_BACK_INTENT, "entities": {DELIVERY_ID: delivery_id}},
+                   output_channel="latest")
 
     def transcript(self, conversation_id: str) -> List[Dict[str, Any]]:
         response = self._request("GET", f"/conversations/{_path_id(conversation_id)}/tracker",

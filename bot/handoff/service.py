@@ -72,8 +72,9 @@ class ConversationGateway(Protocol):
         """Deliver an agent's message through the customer's own channel and store it in the transcript, once:
         sent again with the same `delivery_id` (after a timeout), it is neither stored nor delivered twice."""
 
-    def hand_back(self, conversation_id: str) -> None:
-        """Un-pause the assistant and let it take the conversation back (it then asks for a rating)."""
+    def hand_back(self, conversation_id: str, delivery_id: str) -> None:
+        """Un-pause the assistant and let it take the conversation back (it then asks for a rating), once: done
+        again with the same `delivery_id` (after a timeout), it changes nothing."""
 
     def transcript(self, conversation_id: str) -> List[Dict[str, Any]]:
         """The conversation's events (Rasa's JSON event format)."""
@@ -343,7 +344,7 @@ class HandoffService:
         """Give the conversation back to the assistant. Until that is done Rasa keeps it paused and would answer
         nothing, so a failed hand-back (Rasa restarting) is recorded and retried by `retry_hand_backs`."""
         try:
-            self.gateway.hand_back(handoff.conversation_id)
+            self.gateway.hand_back(handoff.conversation_id, f"hand-back-{handoff.id}-{handoff.created_at.strftime('%Y%m%d%H%M%S%f')}")
         except SupportError as error:
             logger.error("could not hand conversation %s back to the assistant (retried until it can): %s",
                          handoff.conversation_id, error)

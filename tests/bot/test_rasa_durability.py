@@ -254,8 +254,29 @@ def test_events_without_a_delivery_id_go_the_usual_way_and_are_never_taken_for_c
     assert rasa_durability.delivered_before(conversation, twice) == [twice[1]]
 
 
-def test_rasas_append_route_appends_once_once_applied():
+def test_rasas_append_and_trigger_routes_act_once_once_applied():
     import rasa.server
+    from rasa.core.processor import MessageProcessor
 
     rasa_durability.apply()
     assert rasa.server.update_conversation_with_events.__wrapped__
+    assert MessageProcessor.trigger_external_user_uttered.__wrapped__
+
+
+def test_an_intent_triggered_again_with_the_same_delivery_id_is_not_run_again(caplog):
+    runs = []
+
+    async def trigger(self, intent_name, entities, tracker, output_channel):
+        runs.append(intent_name)
+        entity_list = [{"entity": k, "value": v} for k, v in entities.items()]
+        tracker.update(UserUttered.create_external(intent_name, entity_list))
+
+    once = rasa_durability.triggering_once(trigger)
+    conversation = tracker("I need a person")
+    for delivery_id in ("hand-back-1", "hand-back-1", "hand-back-2"):
+        with caplog.at_level("INFO", logger="bot.rasa_durability"):
+            asyncio.run(once(None, "handoff_resolved", {"delivery_id": delivery_id}, conversation, None))
+    asyncio.run(once(None, "handoff_resolved", {}, conversation, None))  # without an id: as Rasa does, every time
+    asyncio.run(once(None, "handoff_resolved", [{"entity": "delivery_id", "value": "hand-back-2"}], conversation, None))
+    assert runs == ["handoff_resolved"] * 3
+    assert "hand-back-1) was triggered before" in caplog.text

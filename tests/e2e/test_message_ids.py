@@ -109,3 +109,27 @@ def test_an_agent_reply_posted_again_after_a_timeout_is_recorded_and_delivered_o
     assert texts == ["Maya here: I'm on it.", "Maya here: found it."]
     recorded = [e["text"] for e in servers.tracker(session_id)["events"] if e["event"] == "bot"]
     assert recorded.count("Maya here: I'm on it.") == 1 and recorded.count("Maya here: found it.") == 1
+
+
+def test_a_hand_back_done_again_after_a_timeout_asks_for_one_rating(servers):
+    """The web app retries a hand-back whose request timed out; Rasa may have done it already."""
+    from bot.handoff.rasa_gateway import RasaHttpGateway
+    from tests.e2e.test_handoff import Customer, texts
+
+    customer = Customer(servers.settings.rasa_url)
+    gateway = RasaHttpGateway(servers.settings.rasa_url, servers.settings.rasa_token)
+    try:
+        customer.say("hi")
+        paused = requests.post(f"{servers.settings.rasa_url}/conversations/{customer.session_id}/tracker/events",
+                               params={"token": servers.settings.rasa_token}, json=[{"event": "pause"}], timeout=30)
+        assert paused.status_code == 200, paused.text
+        assert customer.say("hello?", wait=4) == []  # with an agent: the bot is silent
+        gateway.hand_back(customer.session_id, "hand-back-e2e-0001")
+        gateway.hand_back(customer.session_id, "hand-back-e2e-0001")
+        prompts = customer.collect(first_timeout=30, quiet=4)
+    finally:
+        customer.close()
+    assert texts(prompts).count("How would you rate") == 1, prompts
+    events = servers.tracker(customer.session_id)["events"]
+    assert [e["event"] for e in events].count("resume") == 1
+    assert sum(e["event"] == "user" and e["parse_data"]["intent"]["name"] == "handoff_resolved" for e in events) == 1

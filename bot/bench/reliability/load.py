@@ -137,14 +137,17 @@ class Run:
         customer: Customer = WebsiteCustomer(self, outcome) if channel == "socketio" else RestCustomer(self, outcome)
         try:
             await customer.open()
-            turn = 0
+            turn, noticed = 0, 0
             while turn < len(lines):
                 text = PERSON if turn == person_at else lines[turn]
-                answers = await customer.say(text, expects_answer=True)
+                await customer.say(text, expects_answer=True)
                 turn += 1
-                if any(_handoff_of(m) for m in answers):  # asked for, or the bot's own decision
-                    turn = await self._handed_off(customer, outcome, turn, len(lines))
                 await asyncio.sleep(rng.uniform(*self.plan.think))  # the customer reads and types
+                # asked for, or the bot's own decision; the notice may come after the turn's first answers (the
+                # bot's messages of a turn go out as its actions run, seconds apart under load), as in the widget
+                if customer.handoff_notices > noticed:
+                    turn = await self._handed_off(customer, outcome, turn, len(lines))
+                    noticed = customer.handoff_notices
         except Exception as error:  # a client that gave up: counted, the others go on
             self.tally.fail(Finding("client gave up", outcome.channel, clip(f"{type(error).__name__}: {error}")))
         finally:
@@ -262,9 +265,16 @@ class Run:
                 self.tally.fail(Finding("lost", outcome.channel, f"customer message {message_id} is not in the conversation"))
             elif seen > 1:
                 self.tally.fail(Finding("duplicated", outcome.channel, f"customer message {message_id} is in it {seen} times"))
+        # a message that reached a conversation paused for an agent rightly gets no answer from the bot (the customer
+        # sent it just before the bot's handoff notice reached them)
+        paused, while_paused = False, set()
+        for i, e in enumerate(events):
+            paused = {"pause": True, "resume": False}.get(e.get("event"), paused)
+            if paused and e.get("event") == "user":
+                while_paused.add(i)
         bounds = [i for i, _ in user] + [len(events)]
         for (index, message_id), end in zip(user, bounds[1:]):
-            if message_id and outcome.expects_answer.get(message_id) and not any(
+            if message_id and outcome.expects_answer.get(message_id) and index not in while_paused and not any(
                     e.get("event") == "bot" and (e.get("text") or (e.get("data") or {}).get("custom"))
                     for e in events[index + 1:end]):
                 self.tally.fail(Finding("lost", outcome.channel, f"customer message {message_id} got no answer"))
@@ -294,6 +304,7 @@ def _message_id(event: Dict[str, Any]) -> Optional[str]:
 class Customer:
     def __init__(self, run: Run, outcome: Outcome) -> None:
         self.run, self.outcome = run, outcome
+        self.handoff_notices = 0  # the bot's "you are being handed to a person" messages received so far
 
     async def open(self) -> None: ...
 
@@ -327,6 +338,7 @@ class RestCustomer(Customer):
                         self.outcome.latencies.append(time.perf_counter() - started)
                         answers = json.loads(raw)
                         self.outcome.received.extend(m.get("text") or "" for m in answers)
+                        self.handoff_notices += sum(_handoff_of(m) for m in answers)
                         return answers
                     if answer.status == 503 and NOT_HANDLED in raw:  # told to send it again (counted as a 5xx)
                         self.outcome.resent += 1
@@ -379,6 +391,7 @@ class WebsiteCustomer(Customer):
         if isinstance(data, dict):
             def deliver() -> None:
                 self.outcome.received.append(data.get("text") or "")
+                self.handoff_notices += _handoff_of(data)
                 self.inbox.put_nowait(data)
             self.loop.call_soon_threadsafe(deliver)
 
@@ -406,6 +419,7 @@ class WebsiteCustomer(Customer):
         self.outcome.sent.append(message_id)
         self.outcome.expects_answer[message_id] = expects_answer
         self.run.sent_total += 1
+        notices = self.handoff_notices
         while True:
             await self._joined()
             while not self.inbox.empty():  # late messages of an earlier turn are not this turn's answer
@@ -416,7 +430,7 @@ class WebsiteCustomer(Customer):
                                                "message_id": message_id, "metadata": {MESSAGE_ID: message_id}})
             except socketio.exceptions.BadNamespaceError:
                 continue  # dropped between the check and the send: nothing went out
-            answers = await self._answers(PATIENCE if expects_answer else QUIET * 2, drops)
+            answers = await self._answers(PATIENCE if expects_answer else QUIET * 2, drops, notices)
             errors = [a for a in answers if "error" in a]
             if errors:
                 if NOT_HANDLED not in json.dumps(errors):
@@ -429,6 +443,8 @@ class WebsiteCustomer(Customer):
             if answers and expects_answer:
                 self.outcome.latencies.append(self.first_answer_at - started)  # what the customer waited for
                 return answers
+            if self.handoff_notices > notices:  # handed to a person meanwhile: the bot rightly stays silent
+                return answers
             if self.drops == drops:  # connected all along: silence is the answer (during a handoff) or the bot's
                 if expects_answer:
                     self.run.tally.fail(Finding("no answer", "socketio", f"nothing in {PATIENCE:.0f} s on a live connection"))
@@ -438,11 +454,12 @@ class WebsiteCustomer(Customer):
                 return answers
             self.outcome.resent += 1
 
-    async def _answers(self, first_timeout: float, drops: int) -> List[Dict[str, Any]]:
-        """The bot's messages of this turn: the first within `first_timeout` (or until the connection drops)."""
+    async def _answers(self, first_timeout: float, drops: int, notices: int) -> List[Dict[str, Any]]:
+        """The bot's messages of this turn: the first within `first_timeout` (or until the connection drops, or
+        a handoff notice of an earlier turn arrives)."""
         answers: List[Dict[str, Any]] = []
         deadline = time.monotonic() + first_timeout
-        while not answers and time.monotonic() < deadline and self.drops == drops:
+        while not answers and time.monotonic() < deadline and self.drops == drops and self.handoff_notices == notices:
             try:
                 answers.append(await asyncio.wait_for(self.inbox.get(), min(1.0, max(0.05, deadline - time.monotonic()))))
             except asyncio.TimeoutError:

@@ -42,16 +42,18 @@ def test_conversation_ids_go_into_the_path_as_they_are():
 
 def test_hand_back_resumes_listens_then_triggers_the_rating():
     session = RecordingSession()
-    RasaHttpGateway("http://rasa:5005", "tok", session=session).hand_back("c1")
-    assert [c[2] for c in session.calls] == [[{"event": "resume"}, {"event": "action", "name": "action_listen"}],
-                                           {"name": "handoff_resolved", "entities": {}}]
+    RasaHttpGateway("http://rasa:5005", "tok", session=session).hand_back("c1", "hand-back-3")
+    assert [c[2] for c in session.calls] == [
+        [{"event": "resume", "metadata": {"delivery_id": "hand-back-3-resume"}},
+         {"event": "action", "name": "action_listen", "metadata": {"delivery_id": "hand-back-3-listen"}}],
+        {"name": "handoff_resolved", "entities": {"delivery_id": "hand-back-3"}}]
     assert session.calls[1][1].endswith("/conversations/c1/trigger_intent")
 
 
 def test_errors_say_what_failed():
     down = RasaHttpGateway("http://rasa:5005", "tok", session=RecordingSession(error=requests.ConnectionError("refused")))
     with pytest.raises(GatewayError, match="unreachable"):
-        down.hand_back("c1")
+        down.hand_back("c1", "hand-back-1")
     refused = RasaHttpGateway("http://rasa:5005", "bad", session=RecordingSession(Response(401, {"message": "no"})))
     with pytest.raises(GatewayError, match="401"):
         refused.transcript("c1")
