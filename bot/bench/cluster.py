@@ -1,6 +1,8 @@
 """`make bench-cluster`: cluster mode (bot/cluster.py) with 1, 2 and 3 workers, each under the same load:
 concurrent paced socket.io conversations (default 200 × 20 turns), help-centre and order-flow messages mixed,
-and the same load with one Rasa worker killed (kill -9, restarted two seconds later) at half-time.
+the same load with one Rasa worker killed (kill -9, restarted two seconds later) at half-time, and the same load
+with a tenth of the conversations handed to an agent while one Rasa worker, one action server and the web app are
+killed in turn, each while handoffs are under way.
 
 Each run gets fresh PostgreSQL databases and starts the product as `bot run --workers N` does: N Rasa workers
 and N action servers behind nginx, the web app, Redis and RabbitMQ. The customers are the reliability battery's
@@ -23,6 +25,7 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
@@ -114,23 +117,39 @@ def _percentile(values: Sequence[float], share: float) -> Optional[float]:
     return round(percentile(list(values), share), 2) if values else None
 
 
-def measure(workers: int, plan: Plan, seed: int, kill: bool) -> Dict[str, Any]:
+HALF_TIME, MID_HANDOFF = "half-time", "mid-handoff"
+MID_HANDOFF_KILLS = ("rasa-1", "actions-1", "web")
+
+
+def fault_plan(plan: Plan, fault: Optional[str]) -> Plan:
+    """The load of one run: none, rasa-1 killed at half-time, or each kind of process killed mid-handoff."""
+    if fault == HALF_TIME:
+        return replace(plan, faults=("rasa-1",), kill_when_handoffs=0,
+                       kill_after_messages=plan.conversations * plan.turns // 2)
+    if fault == MID_HANDOFF:  # spread over the run: the first kill after a quarter of the messages
+        return replace(plan, handoff_share=0.10, faults=MID_HANDOFF_KILLS, kill_when_handoffs=2,
+                       kill_after_messages=plan.conversations * plan.turns // 4)
+    return replace(plan, faults=())
+
+
+def measure(workers: int, plan: Plan, seed: int, fault: Optional[str] = None) -> Dict[str, Any]:
     data_dir = Path(tempfile.mkdtemp(prefix=f"bench-cluster-{workers}-"))
     began = time.perf_counter()
-    product = start(workers, data_dir, PORT_BASE + 200 * workers + (100 if kill else 0))
+    offset = {None: 0, HALF_TIME: 100, MID_HANDOFF: 1000}[fault]
+    product = start(workers, data_dir, PORT_BASE + 200 * workers + offset)
     started_s = round(time.perf_counter() - began, 1)
     try:
-        run_plan = Plan(**{**plan.__dict__, "faults": ("rasa-1",) if kill else (),
-                           "kill_when_handoffs": 0, "kill_after_messages": plan.conversations * plan.turns // 2})
+        run_plan = fault_plan(plan, fault)
         paths = [str(PROJECT_ROOT), str(data_dir), sys.prefix]
-        tally = load_battery(product, run_plan, seed, paths, f"{workers} worker(s){' + kill' if kill else ''}")
+        tally = load_battery(product, run_plan, seed, paths, f"{workers} worker(s){f' + {fault} kills' if fault else ''}")
         memory = {p.name: memory_mb(p) for p in product.processes}
     finally:
         runner.stop_all(product.processes)
     held = turns_held(product.settings.log_dir)
     figures = tally.figures
     result = {
-        "workers": workers, "kill": kill, "started in s": started_s,
+        "workers": workers, "fault": fault, "started in s": started_s, "handoffs": figures["handoffs"],
+        "agent replies": figures["agent replies"],
         "messages": figures["customer messages"], "seconds": figures["seconds"], "messages/s": figures["messages/s"],
         "p50 s": figures["answer p50 s"], "p95 s": figures["answer p95 s"], "p99 s": figures["answer p99 s"],
         "lost": tally.failures.get("lost", 0), "duplicated": tally.failures.get("duplicated", 0),
@@ -155,8 +174,7 @@ def render(results: Dict[str, Any]) -> str:
     for r in results["runs"]:
         rasa = [v for k, v in r["memory MB"].items() if k.startswith("rasa-")]
         actions = [v for k, v in r["memory MB"].items() if k.startswith("actions-")]
-        fault = "rasa-1 kill -9 at half-time" + (f" (back after {r['kills'][0]['back after s']} s)" if r.get("kills") else "") \
-            if r["kill"] else "—"
+        fault = _fault_label(r)
         other = ", ".join(f"{k} {v}" for k, v in r["other failures"].items()) or "0"
         rows.append(f"| {r['workers']} | {fault} | {r['messages']:,} | {r['seconds']:.0f} | {r['messages/s']} | "
                     f"{r['p50 s']} | {r['p95 s']} | {r['p99 s']} | {r['lost']} | {r['duplicated']} | {r['5xx']} | {other} | "
@@ -165,35 +183,57 @@ def render(results: Dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def _fault_label(run: Dict[str, Any]) -> str:
+    fault = run.get("fault") or (HALF_TIME if run.get("kill") else None)  # "kill": the first runs' JSON
+    back = {k["process"]: k["back after s"] for k in run.get("kills", [])}
+    if fault == HALF_TIME:
+        return "rasa-1 kill -9 at half-time" + (f" (back after {back['rasa-1']} s)" if "rasa-1" in back else "")
+    if fault == MID_HANDOFF:
+        kills = ", ".join(f"{name} (back after {back[name]} s)" if name in back else name for name in MID_HANDOFF_KILLS)
+        return f"kill -9 mid-handoff, in turn: {kills}; {run.get('handoffs', 0)} handoffs"
+    return "—"
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.bench.cluster", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--workers", type=int, nargs="*", default=[1, 2, 3])
     parser.add_argument("--kill-with", type=int, nargs="*", default=[2],
                         help="worker counts to run again with one Rasa worker killed at half-time")
+    parser.add_argument("--handoff-kills-with", type=int, nargs="*", default=[2],
+                        help="worker counts to run again with handoffs and a Rasa worker, an action server and the "
+                             "web app killed mid-handoff")
     parser.add_argument("--conversations", type=int, default=200)
     parser.add_argument("--turns", type=int, default=20)
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--append", action="store_true",
+                        help="with --json: add these runs to the file's earlier runs (each run keeps its own date and command)")
     args = parser.parse_args(argv)
+    earlier = json.loads(args.json.read_text())["runs"] if args.append and args.json and args.json.exists() else []
 
     from bot.__main__ import MODEL_DIR
     runner.train(Settings.from_env(), MODEL_DIR)
     plan = Plan(conversations=args.conversations, turns=args.turns, handoff_share=0.0, socket_share=1.0,
                 arrival_seconds=60.0)
     runs = []
-    for workers, kill in [(w, False) for w in args.workers] + [(w, True) for w in args.kill_with]:
-        print(f"{workers} worker(s){', one killed at half-time' if kill else ''}: "
+    chosen = [(w, None) for w in args.workers] + [(w, HALF_TIME) for w in args.kill_with] + \
+        [(w, MID_HANDOFF) for w in args.handoff_kills_with]
+    if not chosen:
+        parser.error("no run chosen: give --workers, --kill-with or --handoff-kills-with a worker count")
+    for workers, fault in chosen:
+        print(f"{workers} worker(s){f', kills {fault}' if fault else ''}: "
               f"{args.conversations} conversations × {args.turns} turns ...", flush=True)
-        runs.append(measure(workers, plan, args.seed, kill))
+        runs.append({**measure(workers, plan, args.seed, fault), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                     "command": "python -m bot.bench.cluster " + " ".join(argv if argv is not None else sys.argv[1:])})
         print(json.dumps(runs[-1]), flush=True)  # the failures' samples too: what to look at first
         results = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                    "command": "python -m bot.bench.cluster " + " ".join(argv if argv is not None else sys.argv[1:]),
                    "plan": {"conversations": args.conversations, "turns": args.turns, "think s": list(plan.think),
-                            "arrivals over s": plan.arrival_seconds}, "runs": runs}
+                            "arrivals over s": plan.arrival_seconds}, "runs": earlier + runs}
         if args.json:  # after each run: a long benchmark stopped half-way keeps what it measured
             args.json.write_text(json.dumps(results, indent=2) + "\n")
     print(render(results))
-    return 0 if all(r["lost"] == 0 and r["duplicated"] == 0 for r in runs) else 1
+    return 0 if all(r["lost"] == 0 and r["duplicated"] == 0 for r in runs) else 1  # this invocation's runs
 
 
 if __name__ == "__main__":

@@ -47,3 +47,25 @@ def test_the_table_has_a_row_per_run_with_its_fault():
     assert len(table) == 3
     assert "| 2 | rasa-1 kill -9 at half-time (back after 31.5 s) | 4,000 |" in table[2]
     assert "no answer 1" in table[2] and "1700.0, 1710.0 / 700.0, 1400.0" in table[2]
+
+
+def test_the_mid_handoff_run_hands_off_a_tenth_and_kills_each_kind_of_process():
+    from bot.bench.cluster import HALF_TIME, MID_HANDOFF, fault_plan
+    from bot.bench.reliability.load import Plan
+
+    plan = Plan(conversations=200, turns=20, handoff_share=0.0, socket_share=1.0)
+    assert fault_plan(plan, None).faults == () and fault_plan(plan, None).handoff_share == 0.0
+    half = fault_plan(plan, HALF_TIME)
+    assert half.faults == ("rasa-1",) and half.kill_after_messages == 2000 and half.kill_when_handoffs == 0
+    handoffs = fault_plan(plan, MID_HANDOFF)
+    assert handoffs.faults == ("rasa-1", "actions-1", "web") and handoffs.handoff_share == 0.10
+    assert handoffs.kill_when_handoffs >= 1 and handoffs.kill_after_messages == 1000
+
+
+def test_the_mid_handoff_row_says_when_each_process_was_back():
+    run = {"workers": 2, "fault": "mid-handoff", "messages": 4000, "seconds": 900.0, "messages/s": 4.4, "p50 s": 1.0,
+           "p95 s": 5.0, "p99 s": 9.0, "lost": 0, "duplicated": 0, "5xx": 0, "other failures": {},
+           "lock held p50/p99/max s": [0.2, 4.0, 8.0], "memory MB": {}, "handoffs": 21,
+           "kills": [{"process": "rasa-1", "back after s": 30.1}, {"process": "actions-1", "back after s": 12.0}]}
+    row = render({"runs": [run]}).splitlines()[2]
+    assert "rasa-1 (back after 30.1 s), actions-1 (back after 12.0 s), web; 21 handoffs" in row
