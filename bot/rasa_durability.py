@@ -28,10 +28,19 @@ An event whose `delivery_id` is in the conversation already is not appended agai
 (found by `make bench-cluster`: agent replies recorded and received twice). The same holds for an intent triggered
 from outside (the hand-back, which makes the bot ask for a rating) with a `delivery_id` entity: triggered again,
 it is not run again.
+
+Fifth, a request that changes a conversation runs to its end once Rasa has started it. Sanic cancels a request's
+handler when the client hangs up, wherever it is: the desk that gave up after its timeout left Rasa's append route
+cancelled after it had sent the agent's message to the customer and before it saved it, so the retry, finding
+nothing in the record, sent it again (found by `make bench-cluster`: 22 agent replies received twice); a REST
+client that gave up left a turn cancelled between running an action and saving it. The conversation routes and the
+REST webhook are shielded from that cancellation; the client that left gets no answer, the record is whole, and a
+copy it sends again is handled by the checks above.
 """
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import logging
 import time
@@ -226,6 +235,63 @@ def triggering_once(trigger: Any) -> Any:
     return once
 
 
+COMPLETED_PATHS = ("/conversations/", "/webhooks/rest/")  # the requests shielded from the client hanging up
+
+
+def finishing_started_requests(protocol_init: Any) -> Any:
+    """`HttpProtocol.__init__`, with the connection's request handler (the app's `handle_request`) run to its end
+    for the paths that change a conversation, whoever hangs up. (Wrapped per connection, not on the Sanic class:
+    Sanic's TouchUp recompiles `Sanic.handle_request` from its source at startup, which would drop a wrapper.)"""
+
+    @functools.wraps(protocol_init)
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        protocol_init(self, *args, **kwargs)
+        self.request_handler = _shielded(self.request_handler)
+
+    return init
+
+
+_hung_up: "contextvars.ContextVar[Optional[List[bool]]]" = contextvars.ContextVar("hung_up", default=None)
+
+
+def _shielded(handle_request: Any) -> Any:
+    async def handle(request: Any) -> Any:
+        if not str(getattr(request, "path", "")).startswith(COMPLETED_PATHS):
+            return await handle_request(request)
+        hung_up = [False]
+
+        async def run() -> Any:
+            _hung_up.set(hung_up)  # read by AnsweredAlready, in this task's own context
+            return await handle_request(request)
+
+        task = asyncio.ensure_future(run())
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            hung_up[0] = True
+            if not task.done():
+                logger.info("the client of %s %s hung up; the request runs to its end", request.method, request.path)
+                task.add_done_callback(_log_failure)
+            raise
+
+    return handle
+
+
+class AnsweredAlready(logging.Filter):
+    """Sanic answered a request whose client hung up with a 503 on the spot; when the shielded handler then
+    finishes, Sanic logs an error that its response cannot be sent. That is the expected end of such a request
+    (the INFO line above says so), not an error for the operator to chase."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        hung_up = _hung_up.get()
+        return not (hung_up and hung_up[0] and "will not be sent to client" in record.getMessage())
+
+
+def _log_failure(task: "asyncio.Future[Any]") -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("a request whose client hung up failed", exc_info=task.exception())
+
+
 def apply() -> None:
     """Make the Rasa agent's tracker store strict, its action calls wait for a restarting server, and each message
     and each appended event with an id handled once (idempotent)."""
@@ -236,6 +302,7 @@ def apply() -> None:
     from rasa.core.agent import Agent
     from rasa.core.processor import MessageProcessor
     from rasa.utils.endpoints import EndpointConfig
+    from sanic.server.protocols.http_protocol import HttpProtocol
 
     Agent._create_tracker_store = staticmethod(strict_tracker_store)  # type: ignore[method-assign]
     EndpointConfig.request = waiting_for_connections(EndpointConfig.request)  # type: ignore[method-assign]
@@ -245,4 +312,6 @@ def apply() -> None:
     rasa.server.update_conversation_with_events = appending_once(rasa.server.update_conversation_with_events)
     MessageProcessor.trigger_external_user_uttered = triggering_once(  # type: ignore[method-assign]
         MessageProcessor.trigger_external_user_uttered)
+    HttpProtocol.__init__ = finishing_started_requests(HttpProtocol.__init__)  # type: ignore[method-assign]
+    logging.getLogger("sanic.error").addFilter(AnsweredAlready())
     _applied = True

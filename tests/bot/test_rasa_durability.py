@@ -280,3 +280,53 @@ def test_an_intent_triggered_again_with_the_same_delivery_id_is_not_run_again(ca
     asyncio.run(once(None, "handoff_resolved", [{"entity": "delivery_id", "value": "hand-back-2"}], conversation, None))
     assert runs == ["handoff_resolved"] * 3
     assert "hand-back-1) was triggered before" in caplog.text
+
+
+def test_a_conversation_request_runs_to_its_end_when_its_client_hangs_up(caplog):
+    """On a real Sanic server: the desk gave up waiting (its timeout) while Rasa was appending its message."""
+    import socket
+
+    from sanic import Sanic, response
+
+    rasa_durability.apply()
+    app = Sanic(f"hangup_{time.monotonic_ns()}")
+    started, finished = {}, []
+
+    async def slow(request, name):
+        started[name].set()
+        await asyncio.sleep(0.5)  # the client is gone by now
+        finished.append(name)
+        return response.json({"ok": True})
+
+    app.add_route(lambda request, cid: slow(request, "append"), "/conversations/<cid>/tracker/events", methods=["POST"])
+    app.add_route(lambda request: slow(request, "status"), "/status")
+
+    async def hang_up_during(path: str, port: int, name: str) -> None:
+        started[name] = asyncio.Event()
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        method = "POST" if "conversations" in path else "GET"
+        writer.write(f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n".encode())
+        await writer.drain()
+        await asyncio.wait_for(started[name].wait(), 30)
+        writer.close()  # the client hangs up while the handler runs
+
+    async def scenario() -> None:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True)
+        await server.startup()
+        await server.start_serving()
+        try:
+            await hang_up_during("/conversations/c1/tracker/events", port, "append")
+            await hang_up_during("/status", port, "status")
+            await asyncio.sleep(1.5)
+        finally:
+            server.close()
+
+    with caplog.at_level("INFO"):
+        asyncio.run(scenario())
+    assert finished == ["append"]  # a conversation's request finished; any other is cancelled, as Sanic does
+    assert "hung up; the request runs to its end" in caplog.text
+    assert "will not be sent to client" not in caplog.text
