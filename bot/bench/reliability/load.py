@@ -365,7 +365,9 @@ class WebsiteCustomer(Customer):
     def __init__(self, run: Run, outcome: Outcome) -> None:
         super().__init__(run, outcome)
         self.loop = asyncio.get_running_loop()
-        self.sio = socketio.Client(reconnection=True, reconnection_delay=0.5, reconnection_delay_max=3)
+        # 15 s to connect, as the widget waits (widget/src/widget.js: socket.io-client `timeout: 15000`); python-socketio's
+        # default 5 s gave up on handshakes that a Rasa worker busy with a queue of turns answers in 5-15 s
+        self.sio = socketio.Client(reconnection=True, reconnection_delay=0.5, reconnection_delay_max=3, request_timeout=15)
         self.inbox: "asyncio.Queue[Dict[str, Any]]" = asyncio.Queue()
         self.joined = asyncio.Event()
         self.sio.on("connect", self._on_connect)
