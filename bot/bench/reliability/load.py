@@ -162,7 +162,8 @@ class Run:
         try:
             for number in (1, 2):
                 await asyncio.sleep(random.uniform(*self.plan.agent_pause))  # the agent reads and types
-                reply = f"Agent reply {number} for {outcome.conversation_id}: I'm on it."
+                # unique per handoff: a conversation the bot hands off twice gets the same agent's words twice
+                reply = f"Agent reply {number} of handoff {outcome.handoffs} for {outcome.conversation_id}: I'm on it."
                 await self.agent.reply(handoff_id, reply)
                 outcome.agent_replies.append(reply)
                 await customer.wait_for(reply)
@@ -372,6 +373,8 @@ class WebsiteCustomer(Customer):
         self.joined = asyncio.Event()
         self.sio.on("connect", self._on_connect)
         self.drops = 0  # disconnections so far: only after one does the widget look for what never arrived
+        self.recovered_drops = 0  # drops whose unconfirmed messages were looked up already
+        self.unconfirmed: List[Tuple[str, str, bool]] = []  # (message id, text, expects an answer) sent, not yet seen in the record
         self.first_answer_at = 0.0  # when this turn's first answer arrived
         self.sio.on("disconnect", lambda *_reason: self.loop.call_soon_threadsafe(self._dropped))
         self.sio.on("session_confirm", self._on_confirm)
@@ -414,14 +417,38 @@ class WebsiteCustomer(Customer):
         await asyncio.wait_for(self.joined.wait(), RECOVERY_TIMEOUT)
 
     async def close(self) -> None:
+        await self._recover()
         await self.loop.run_in_executor(None, self.sio.disconnect)
 
+    async def _recover(self) -> None:
+        """Back after a drop, as the widget's `recover()`: every message sent before it that the conversation does
+        not have is marked "Not delivered", and the customer sends it again (the same id). A message can be lost
+        in a connection that died before its turn's answers came, even when an earlier turn's late message
+        looked like its answer."""
+        if self.drops == self.recovered_drops or not self.unconfirmed:
+            return
+        self.recovered_drops = self.drops
+        await self._joined()
+        await self.run.healthy()
+        recorded = {_message_id(e) for e in (await self.run.tracker(self.outcome.conversation_id)).get("events", [])}
+        missing = [m for m in self.unconfirmed if m[0] not in recorded]
+        self.unconfirmed = []
+        for message_id, text, expects_answer in missing:
+            self.outcome.resent += 1
+            # with an agent now, the bot rightly stays silent
+            await self._send(message_id, text, expects_answer and self.outcome.conversation_id not in self.run.in_handoff)
+
     async def say(self, text: str, expects_answer: bool) -> List[Dict[str, Any]]:
+        await self._recover()
         message_id = uuid.uuid4().hex
         self.outcome.sent.append(message_id)
         self.outcome.expects_answer[message_id] = expects_answer
         self.run.sent_total += 1
+        return await self._send(message_id, text, expects_answer)
+
+    async def _send(self, message_id: str, text: str, expects_answer: bool) -> List[Dict[str, Any]]:
         notices = self.handoff_notices
+        self.unconfirmed.append((message_id, text, expects_answer))
         while True:
             await self._joined()
             while not self.inbox.empty():  # late messages of an earlier turn are not this turn's answer
