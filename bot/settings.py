@@ -6,8 +6,9 @@ message naming the variable that is wrong.
 from __future__ import annotations
 
 import os
+import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Optional
 
@@ -50,6 +51,27 @@ def _seconds(env: Mapping[str, str], name: str, default: int, lowest: int, highe
     return int(raw)
 
 
+ORDER_BACKENDS = ("sql", "shopify")
+# SHOPIFY_SHOP: "brightwave", "brightwave.myshopify.com" (or the shop's own domain), or a base URL (tests, proxies)
+_SHOP = re.compile(r"^(https?://[^\s/?#]+(/[^\s?#]*)?|[A-Za-z0-9][A-Za-z0-9-]*(\.[A-Za-z0-9-]+)*)$")
+
+
+def _order_backend(env: Mapping[str, str]) -> tuple[str, str, str]:
+    """(ORDER_BACKEND, SHOPIFY_SHOP, SHOPIFY_ACCESS_TOKEN), checked at start: a Shopify backend needs both."""
+    backend = (_get(env, "ORDER_BACKEND") or "sql").lower()
+    if backend not in ORDER_BACKENDS:
+        raise ConfigurationError(f"ORDER_BACKEND must be one of {', '.join(ORDER_BACKENDS)}, got {backend!r}")
+    shop, token = _get(env, "SHOPIFY_SHOP"), _get(env, "SHOPIFY_ACCESS_TOKEN")
+    if backend == "shopify":
+        missing = [name for name, value in (("SHOPIFY_SHOP", shop), ("SHOPIFY_ACCESS_TOKEN", token)) if not value]
+        if missing:
+            raise ConfigurationError(f"ORDER_BACKEND=shopify needs {' and '.join(missing)} (the shop's domain and "
+                                     "its custom app's Admin API access token)")
+    if shop and not _SHOP.match(shop):
+        raise ConfigurationError(f"SHOPIFY_SHOP must be a shop name, a domain or an http(s) URL, got {shop!r}")
+    return backend, shop, token
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where things live and how the processes reach each other."""
@@ -84,6 +106,10 @@ class Settings:
     internal_rasa_url: str = ""  # RASA_URL: another host's Rasa (containers); default http://SUPPORT_HOST:RASA_PORT
     public_rasa_url: str = ""  # PUBLIC_RASA_URL: Rasa as browsers reach it, behind a proxy; default the above
     lock_lifetime: int = DEFAULT_LOCK_LIFETIME  # LOCK_LIFETIME, seconds
+    # The order backend (bot/container.py build_directory): "sql", the demo store's tables, or "shopify"
+    order_backend: str = "sql"
+    shopify_shop: str = ""  # SHOPIFY_SHOP
+    shopify_access_token: str = field(default="", repr=False)  # SHOPIFY_ACCESS_TOKEN; kept out of any repr
 
     @property
     def slack_enabled(self) -> bool:
@@ -125,6 +151,7 @@ class Settings:
         lock_type = (_get(env, "LOCK_STORE") or "in_memory").strip().lower()
         if lock_type not in ("in_memory", "redis"):
             raise ConfigurationError(f"LOCK_STORE must be 'in_memory' or 'redis', got {lock_type!r}")
+        order_backend, shopify_shop, shopify_access_token = _order_backend(env)
         return cls(
             data_dir=data_dir,
             rasa_port=_int(env, "RASA_PORT", 5005),
@@ -151,6 +178,9 @@ class Settings:
             internal_rasa_url=_get(env, "RASA_URL").rstrip("/"),
             public_rasa_url=_get(env, "PUBLIC_RASA_URL").rstrip("/"),
             lock_lifetime=_seconds(env, "LOCK_LIFETIME", DEFAULT_LOCK_LIFETIME, 5, 3600),
+            order_backend=order_backend,
+            shopify_shop=shopify_shop,
+            shopify_access_token=shopify_access_token,
         )
 
     def rasa_environment(self) -> dict[str, str]:
@@ -184,6 +214,9 @@ class Settings:
             "REDIS_URL": self.redis_url,
             "RASA_URL": self.internal_rasa_url,
             "PUBLIC_RASA_URL": self.public_rasa_url,
+            "ORDER_BACKEND": self.order_backend,
+            "SHOPIFY_SHOP": self.shopify_shop,
+            "SHOPIFY_ACCESS_TOKEN": self.shopify_access_token,
         }
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import date, datetime
-from typing import Iterable, List, Optional, Protocol, Sequence
+from typing import FrozenSet, Iterable, List, Optional, Protocol, Sequence
 
 import sqlalchemy as sa
 
+from bot.errors import NotAllowed
 from bot.store.models import (
     Address,
     Customer,
@@ -22,9 +23,45 @@ from bot.store.models import (
     ReturnAuthorisation,
 )
 
+# What a backend may be unable to do. Look-ups (customers, orders, shipment tracking) are not optional: a backend
+# without them is no backend. Each name covers the writes and reads of one task:
+RETURNS = "returns"  # add_return, returns_for_order (and the pending refund a return starts)
+CANCELLATIONS = "cancellations"  # set_status(..., CANCELLED)
+ADDRESS_CHANGES = "address_changes"  # set_shipping_address
+REFUNDS = "refunds"  # add_refund of money given back, refunds_for_order
+ALL_CAPABILITIES: FrozenSet[str] = frozenset({RETURNS, CANCELLATIONS, ADDRESS_CHANGES, REFUNDS})
+
+
+class CapabilityMissing(NotAllowed):
+    """The backend declared it cannot do this; raised before anything is changed."""
+
+    def __init__(self, capability: str, backend: str, why: str = "") -> None:
+        super().__init__(f"{backend} cannot do {capability!r}" + (f": {why}" if why else ""))
+        self.capability = capability
+        self.backend = backend
+
+
+def capabilities_of(directory: object) -> FrozenSet[str]:
+    """The capabilities a directory declares in its `capabilities` attribute.
+
+    A directory without the attribute was written before capabilities existed and does everything the protocol
+    asks, so it is taken to have them all; that keeps every existing implementation working unchanged.
+    """
+    declared = getattr(directory, "capabilities", None)
+    if declared is None:
+        return ALL_CAPABILITIES
+    unknown = set(declared) - ALL_CAPABILITIES
+    if unknown:  # a typo would otherwise read as "cannot" and silently switch a task off
+        raise ValueError(f"{type(directory).__name__} declares unknown capabilities {sorted(unknown)}")
+    return frozenset(declared)
+
 
 class CustomerDirectory(Protocol):
-    """What the assistant needs from a shop backend."""
+    """What the assistant needs from a shop backend.
+
+    A backend that cannot do some of it says so in a `capabilities` frozenset (names above, read with
+    `capabilities_of`) and raises `CapabilityMissing` from the methods it cannot serve.
+    """
 
     def get_customer(self, customer_id: str) -> Optional[Customer]: ...
 
@@ -114,6 +151,8 @@ def create_engine(url: str) -> sa.engine.Engine:
 
 class SqlCustomerDirectory:
     """The demo store's customers and orders in SQLite or PostgreSQL."""
+
+    capabilities: FrozenSet[str] = ALL_CAPABILITIES
 
     def __init__(self, engine: sa.engine.Engine) -> None:
         self._engine = engine
