@@ -8,12 +8,14 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum
 WIDGET_STAMP := widget/node_modules/.installed-$(shell cat widget/package-lock.json 2>/dev/null | sha1sum | cut -c1-12)
 # The leads' article editor (CodeMirror 6), bundled by esbuild into the desk's static files; rebuilt when its sources change.
 EDITOR_BUNDLE := bot/web/static/desk/vendor/editor.js
+# The leads' insights dashboard's charts (Chart.js 4), bundled the same way; rebuilt when its sources change.
+CHARTS_BUNDLE := bot/web/static/desk/vendor/charts.js
 
 export RASA_TELEMETRY_ENABLED ?= false
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: install widget editor browser lb run run-cluster test bench bench-nlu bench-kb bench-kb-scale bench-frustration bench-handoff bench-latency bench-leads bench-reliability bench-cluster lint lock clean
+.PHONY: install widget editor insights browser lb run run-cluster test bench bench-nlu bench-kb bench-kb-scale bench-frustration bench-handoff bench-latency bench-leads bench-reliability bench-cluster lint lock clean
 
 $(STAMP): pyproject.toml constraints.txt scripts/find-python.sh
 	@if ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
@@ -39,6 +41,12 @@ $(EDITOR_BUNDLE): editor/package.json editor/package-lock.json editor/src/editor
 
 editor: $(EDITOR_BUNDLE)  ## the leads' Markdown editor: CodeMirror 6 from npm (editor/package-lock.json), bundled by esbuild
 
+$(CHARTS_BUNDLE): insights/package.json insights/package-lock.json insights/src/charts.js
+	@command -v npm >/dev/null || { echo "The leads' insights dashboard needs Node.js and npm (https://nodejs.org; Debian: apt install nodejs npm)."; exit 1; }
+	cd insights && npm ci --no-audit --no-fund && npm run build
+
+insights: $(CHARTS_BUNDLE)  ## the insights dashboard's charts: Chart.js 4 from npm (insights/package-lock.json), bundled by esbuild
+
 # The browser tests (widget, desk) drive Debian's Chromium with Playwright; installed when missing and we may.
 browser:  ## Chromium for the browser tests (Debian package; needs root or sudo)
 	@if [ ! -x /usr/bin/chromium ]; then \
@@ -48,11 +56,11 @@ browser:  ## Chromium for the browser tests (Debian package; needs root or sudo)
 	  else echo "The browser tests need Chromium at /usr/bin/chromium: sudo apt-get install chromium"; exit 1; fi; \
 	fi
 
-run: install widget editor  ## install, seed, train if needed, start everything
+run: install widget editor insights  ## install, seed, train if needed, start everything
 	$(PY) -m bot run
 
 WORKERS ?= 2
-run-cluster: install widget editor lb  ## cluster mode: WORKERS Rasa and action servers behind nginx, on PostgreSQL, Redis, RabbitMQ
+run-cluster: install widget editor insights lb  ## cluster mode: WORKERS Rasa and action servers behind nginx, on PostgreSQL, Redis, RabbitMQ
 	$(PY) -m bot run --workers $(WORKERS)
 
 # The cluster's load balancer (and the cluster tests'): nginx from Debian, installed when missing and we may.
@@ -65,7 +73,7 @@ lb:  ## nginx for cluster mode (Debian package; needs root or sudo)
 	  else echo "Cluster mode needs nginx: sudo apt-get install nginx-light"; exit 1; fi; \
 	fi
 
-test: install widget editor browser lb  ## the whole suite
+test: install widget editor insights browser lb  ## the whole suite
 	$(PY) -m pytest
 
 bench: bench-nlu bench-kb bench-kb-scale bench-handoff bench-frustration bench-latency bench-leads bench-reliability bench-cluster
@@ -91,7 +99,7 @@ bench-frustration: install  ## frustration detection on Twitter airline sentimen
 bench-leads: install editor browser  ## the leads' workspace: publish to answer on the real servers, content-gap clustering (StackFAQ) and the gap page at 10,000 questions
 	$(PY) -m bot.bench.leads --json docs/bench-leads.json
 
-bench-reliability: install widget editor  ## the reliability and security battery against the real servers: fuzzed input, sign-in, CSRF, headers, personal data in logs
+bench-reliability: install widget editor insights  ## the reliability and security battery against the real servers: fuzzed input, sign-in, CSRF, headers, personal data in logs
 	$(PY) -m bot.bench.reliability --json docs/reliability.json --markdown docs/reliability.md
 
 bench-cluster: install lb  ## cluster mode with 1, 2 and 3 workers under 200 paced socket.io conversations × 20 turns, and a worker killed at half-time (PostgreSQL, Redis, RabbitMQ)

@@ -59,8 +59,7 @@ class Services:
 def build_services(settings: Settings) -> Services:
     from bot.embeddings import SentenceTransformerEmbedder
 
-    directory = SqlCustomerDirectory.from_url(settings.store_db_url)
-    directory.create_schema()
+    directory = build_directory(settings)
     return Services(
         settings=settings,
         directory=directory,
@@ -69,6 +68,17 @@ def build_services(settings: Settings) -> Services:
         knowledge=LazyKnowledge(lambda: KnowledgeBase.open(settings.kb_index_dir, SentenceTransformerEmbedder())),
         handoff=build_handoff(settings),
     )
+
+
+def build_directory(settings: Settings) -> CustomerDirectory:
+    """The order backend ORDER_BACKEND names: the demo store's SQL tables, or a Shopify shop's Admin API."""
+    if settings.order_backend == "shopify":
+        from bot.store.shopify import ShopifyDirectory  # only a Shopify deployment needs it loaded
+
+        return ShopifyDirectory.from_settings(settings)
+    directory = SqlCustomerDirectory.from_url(settings.store_db_url)
+    directory.create_schema()
+    return directory
 
 
 def build_handoff(settings: Settings) -> HandoffService:
@@ -104,3 +114,25 @@ def build_leads_knowledge(settings: Settings, embedder=None, clock: Callable[[],
     gaps = ContentGaps.from_url(settings.app_db_url, embedder, clock=clock, lock_dir=settings.data_dir)
     knowledge = LazyKnowledge(lambda: KnowledgeBase.open(settings.kb_index_dir, embedder))
     return LeadsKnowledge(workspace, gaps, ArticleQualityReport.from_url(settings.app_db_url, clock=clock), knowledge.get, clock=clock)
+
+
+@dataclass(frozen=True)
+class LeadsInsights:
+    """The insights dashboard's services (the web app): the figures, and the masked transcripts behind them."""
+
+    dashboard: "InsightsDashboard"  # noqa: F821 - imported where built, so the action server never loads it
+    transcripts: "LeadsTranscripts"  # noqa: F821
+
+
+def build_leads_insights(settings: Settings) -> LeadsInsights:
+    """The dashboard over the app database and Rasa's tracker store.
+
+    endpoints.yml always configures Rasa's SQL tracker store (SupportSQLTrackerStore) at TRACKER_STORE_URL, so the
+    figures that need the conversations' events always have them; `InsightsDashboard` still works without one
+    (those figures are then None) for a deployment that swaps the tracker store for a non-SQL one.
+    """
+    from bot.insights.dashboard import InsightsDashboard
+    from bot.insights.transcripts import LeadsTranscripts
+
+    return LeadsInsights(InsightsDashboard.from_urls(settings.app_db_url, settings.tracker_store_url),
+                         LeadsTranscripts.from_url(settings.tracker_store_url))

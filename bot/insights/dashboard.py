@@ -801,16 +801,19 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def csv_rows(rows: Sequence[Any]) -> List[List[str]]:
-    """A table of result rows (one dataclass type) as CSV rows: the field names, then one row each."""
-    if not rows:
+def csv_rows(rows: Sequence[Any], row_type: Optional[type] = None) -> List[List[str]]:
+    """A table of result rows (one dataclass type) as CSV rows: the field names, then one row each.
+
+    `row_type` gives the header of a table without rows (an export of an empty period still says its columns).
+    """
+    if not rows and row_type is None:
         return []
-    names = [f.name for f in fields(rows[0])]
+    names = [f.name for f in fields(row_type or rows[0])]
     return [names] + [[_cell(getattr(row, name)) for name in names] for row in rows]
 
 
-def to_csv(rows: Iterable[Any]) -> str:
+def to_csv(rows: Iterable[Any], row_type: Optional[type] = None) -> str:
     """The table as CSV text (the csv module's quoting, \\r\\n line ends as RFC 4180 says)."""
     out = io.StringIO()
-    csv.writer(out).writerows(csv_rows(list(rows)))
+    csv.writer(out).writerows(csv_rows(list(rows), row_type))
     return out.getvalue()

@@ -32,7 +32,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     install_log_masking()  # uvicorn's access log shows query strings (a search for an email, say)
     from dotenv import load_dotenv
 
-    from bot.container import build_handoff, build_leads_knowledge
+    from bot.container import build_handoff, build_leads_insights, build_leads_knowledge
     from bot.handoff.service import keep_handing_back
     from bot.insights.log import SqlInsightLog
     from bot.web.accounts import bootstrap_accounts
@@ -52,7 +52,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     # the embedding model and the sentence splitter load in the background, so the first publish or
     # "Try it" of a lead does not wait for them
     threading.Thread(target=knowledge.warm_up, name="kb-warm-up", daemon=True).start()
-    app = create_app(handoff, SqlInsightLog.from_url(settings.app_db_url), settings, knowledge=knowledge)
+    app = create_app(handoff, SqlInsightLog.from_url(settings.app_db_url), settings, knowledge=knowledge,
+                     leads_insights=build_leads_insights(settings))
     mount_widget(app, settings)  # the widget's script, its history route and the demo store page
     # a resolved conversation whose hand-back failed (Rasa restarting) stays paused until this hands it back
     threading.Thread(target=keep_handing_back, args=(handoff, app.state.stopping), name="hand-backs", daemon=True).start()
@@ -61,6 +62,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         consume_in_background(settings.rabbitmq_url, handoff, app.state.stopping)
     print(f"Agent desk: {settings.web_url}/desk/  knowledge workspace: {settings.web_url}/desk/knowledge/  "
+          f"insights: {settings.web_url}/desk/insights/  "
           f"(API: {settings.web_url}/api/openapi.json)", flush=True)
     # log_config=None: uvicorn's loggers go through the root logger above, to stdout like the rest.
     # ws="none": the desk uses no websockets, and Rasa pins a websockets release uvicorn's module cannot import.

@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot.container import KnowledgeUnavailable
+from bot.container import KnowledgeUnavailable, LeadsInsights
 from bot.errors import NotAllowed, NotFound, SupportError
 from bot.handoff.service import SESSION_HOURS, AlreadyClaimed, DeliveryFailed, HandoffService, InvalidInput
 from bot.insights.log import InsightLog
@@ -31,6 +31,7 @@ from bot.knowledge.leads import LeadsKnowledge
 from bot.settings import Settings
 from bot.web import schemas as s
 from bot.web.events import LiveFeed
+from bot.web.insights_routes import add_insights_routes
 from bot.web.knowledge_routes import add_knowledge_routes
 from bot.web.security import COOKIE, BodyTooLarge, Caller, LoginThrottle, SecurityHeaders, caller_dependency, csrf_token, refuse, secure_cookie
 
@@ -75,9 +76,10 @@ class ArticleTitles:
 
 
 def create_app(handoff: HandoffService, insights: InsightLog, settings: Settings, *, poll_seconds: float = 1.0,
-               knowledge: Optional[LeadsKnowledge] = None) -> FastAPI:
+               knowledge: Optional[LeadsKnowledge] = None, leads_insights: Optional[LeadsInsights] = None) -> FastAPI:
     """The desk and its API; `poll_seconds` is how often the live feed looks for changes; `knowledge`: the leads'
-    knowledge pages (bot/web/knowledge_routes.py)."""
+    knowledge pages (bot/web/knowledge_routes.py); `leads_insights`: the insights dashboard (bot/web/insights_routes.py).
+    Both are None only when the app is built to print its OpenAPI document."""
     app = FastAPI(
         title="Brightwave agent desk API",
         version="1",
@@ -248,6 +250,7 @@ def create_app(handoff: HandoffService, insights: InsightLog, settings: Settings
         return s.knowledge_out(stats, insights.unanswered(top), knowledge_summary(stats), titles())
 
     add_knowledge_routes(app, knowledge, caller, lead)
+    add_insights_routes(app, leads_insights, lead, lambda: handoff.clock().date())
 
     # the desk's pages -----------------------------------------------------------------------
 

@@ -250,6 +250,151 @@ class KnowledgeReportOut(BaseModel):
     summary: KnowledgeSummary
 
 
+# the insights dashboard (bot/insights/dashboard.py): one model per result row, the same fields ---------------
+
+BUCKET_START = "the start of the bucket (UTC); pass it as bucket_start to list its conversations"
+SHARE = "a share between 0 and 1; null when there is nothing to divide by"
+NO_TRACKER = "null when the tracker store is not SQL"
+
+
+class InsightsPeriodOut(BaseModel):
+    since: datetime = Field(..., description="the first moment of the period (UTC, included)")
+    until: datetime = Field(..., description="the end of the period (UTC, excluded)")
+    channel: Optional[str] = Field(None, description="website | slack; null: both")
+    bucket: str = Field(..., description="day | week | period (one bucket, the whole period)")
+    bucket_starts: List[datetime]
+
+
+class ConversationRowOut(BaseModel):
+    start: datetime = Field(..., description=BUCKET_START)
+    conversations: Optional[int] = Field(None, description=f"distinct conversations with a customer message; {NO_TRACKER}")
+    handed_off: int
+    offline_tickets: int
+    with_person: int = Field(..., description="distinct conversations with a handoff or an offline ticket")
+    contained: Optional[int]
+    containment_rate: Optional[float] = Field(None, description=SHARE)
+
+
+class HandoffReasonRowOut(BaseModel):
+    start: datetime = Field(..., description=BUCKET_START)
+    reason: str
+    label: str
+    group: str = Field(..., description="asked | low confidence | help-centre miss | frustrated | policy")
+    handoffs: int
+    rate: Optional[float] = Field(None, description="handoffs per conversation of the bucket")
+
+
+class CsatRowOut(BaseModel):
+    start: datetime = Field(..., description=BUCKET_START)
+    ratings: int
+    average: Optional[float]
+    rating_1: int
+    rating_2: int
+    rating_3: int
+    rating_4: int
+    rating_5: int
+
+
+class CsatShareOut(BaseModel):
+    rating: int
+    count: int
+    share: Optional[float] = Field(None, description=SHARE)
+
+
+class AgentTimesRowOut(BaseModel):
+    start: datetime = Field(..., description=BUCKET_START)
+    handoffs: int
+    replied: int
+    first_reply_p50: Optional[float] = Field(None, description="seconds from the handoff to the first agent reply")
+    first_reply_p90: Optional[float]
+    resolved: int
+    resolution_p50: Optional[float] = Field(None, description="seconds from the handoff to its resolution")
+    resolution_p90: Optional[float]
+    abandoned: int
+    abandoned_unclaimed: int
+
+
+class QueueHourRowOut(BaseModel):
+    hour: int = Field(..., description="hour of the day, UTC (0-23)")
+    snapshots: int
+    mean_waiting: Optional[float]
+    max_waiting: Optional[int]
+
+
+class KnowledgeRowOut(BaseModel):
+    start: datetime = Field(..., description=BUCKET_START)
+    answered: int
+    clarified: int
+    unanswered: int
+    answer_rate: Optional[float] = Field(None, description=SHARE)
+    rated: int
+    helpful: int
+    helpful_rate: Optional[float] = Field(None, description=SHARE)
+
+
+class IntentRowOut(BaseModel):
+    intent: str
+    messages: int
+    fallbacks: int
+    fallback_rate: Optional[float] = Field(None, description=SHARE)
+
+
+class FrustrationRowOut(BaseModel):
+    start: datetime = Field(..., description=BUCKET_START)
+    conversations: Optional[int]
+    reached: Optional[int] = Field(None, description=f"conversations that reached the frustration threshold; {NO_TRACKER}")
+    share: Optional[float] = Field(None, description=SHARE)
+    handed_off: int
+    resolved_by_person: int
+    abandoned: int
+    offline_tickets: int
+    stayed_with_bot: Optional[int]
+
+
+class InsightsOut(BaseModel):
+    period: InsightsPeriodOut
+    tracker_store: bool = Field(..., description="false: the figures that need Rasa's tracker store are null")
+    conversations: List[ConversationRowOut]
+    handoff_reasons: List[HandoffReasonRowOut]
+    csat: List[CsatRowOut]
+    csat_distribution: List[CsatShareOut]
+    agent_times: List[AgentTimesRowOut]
+    queue: List[QueueHourRowOut]
+    knowledge: List[KnowledgeRowOut]
+    intents: Optional[List[IntentRowOut]] = Field(None, description=f"the top intents, most messages first; {NO_TRACKER}")
+    frustration: List[FrustrationRowOut]
+
+
+class InsightConversationOut(BaseModel):
+    conversation_id: str
+    channel: str = Field(..., description="website | slack")
+    transcript: str = Field(..., description="the API path of its transcript, personal details masked")
+    page: str = Field(..., description="the dashboard's page showing that transcript")
+
+
+class InsightConversationsOut(BaseModel):
+    figure: str
+    key: Optional[str]
+    bucket_start: Optional[datetime] = Field(None, description="null: the whole period")
+    available: bool = Field(..., description="false: the figure needs the tracker store and there is none")
+    limit: int
+    conversations: List[InsightConversationOut]
+
+
+class TranscriptLineOut(BaseModel):
+    at: Optional[datetime]
+    who: str = Field(..., description="customer | bot | agent")
+    text: str = Field(..., description="personal details (emails, card, phone and order numbers, addresses) masked")
+    agent: Optional[str] = Field(None, description="the agent's name, on an agent's message")
+
+
+class TranscriptOut(BaseModel):
+    conversation_id: str
+    channel: str
+    truncated: bool = Field(..., description="the conversation is longer than the lines shown")
+    lines: List[TranscriptLineOut]
+
+
 # conversions ------------------------------------------------------------------------------
 
 def utc(at: Optional[datetime]) -> Optional[datetime]:
@@ -327,3 +472,35 @@ def knowledge_out(stats: List[ArticleStats], unanswered: List[tuple], totals: Di
         unanswered=[UnansweredOut(question=question, count=count) for question, count in unanswered],
         summary=KnowledgeSummary(answers=int(totals["answers"]), rated=int(totals["rated"]),
                                  helpful_share=round(totals["helpful_share"], 4)))
+
+
+INSIGHT_ROWS: Dict[str, type] = {
+    "conversations": ConversationRowOut, "handoff_reasons": HandoffReasonRowOut, "csat": CsatRowOut,
+    "csat_distribution": CsatShareOut, "agent_times": AgentTimesRowOut, "queue": QueueHourRowOut,
+    "knowledge": KnowledgeRowOut, "intents": IntentRowOut, "frustration": FrustrationRowOut,
+}
+
+
+def insight_row(model: type, row: Any) -> BaseModel:
+    """A dashboard result row as its response model: the same fields, times with their UTC offset."""
+    values = {name: utc(value) if isinstance(value, datetime) else value for name, value in vars(row).items()}
+    if model is HandoffReasonRowOut:
+        values["label"] = reason_label(values["reason"])
+    return model(**values)
+
+
+def insights_out(board: Any) -> InsightsOut:
+    """The whole dashboard (bot.insights.dashboard.Dashboard) as the API returns it."""
+    period = board.period
+    tables = {name: [insight_row(model, row) for row in getattr(board, name)] for name, model in INSIGHT_ROWS.items()
+              if getattr(board, name) is not None}
+    return InsightsOut(period=InsightsPeriodOut(since=utc(period.since), until=utc(period.until), channel=period.channel,
+                                                bucket=period.bucket, bucket_starts=[utc(s) for s in period.starts()]),
+                       tracker_store=board.tracker_store, **{"intents": None, **tables})
+
+
+def transcript_out(transcript: Any) -> TranscriptOut:
+    return TranscriptOut(conversation_id=transcript.conversation_id, channel=transcript.channel,
+                         truncated=transcript.truncated,
+                         lines=[TranscriptLineOut(at=utc(line.at), who=line.who, text=line.text, agent=line.agent)
+                                for line in transcript.lines])

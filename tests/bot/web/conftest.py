@@ -14,15 +14,17 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from bot.container import build_leads_knowledge
+from bot.container import build_leads_insights, build_leads_knowledge
 from bot.handoff import passwords
 from bot.handoff.models import AGENT, CUSTOMER_REQUEST, LEAD, Agent, Handoff, QueuePlace
 from bot.handoff.rules import load_rules
 from bot.handoff.service import HandoffService
 from bot.handoff.store import SqlHandoffStore
+from bot.insights.dashboard import tracker_metadata
 from bot.insights.log import SqlInsightLog
 from bot.knowledge.leads import LeadsKnowledge
 from bot.settings import Settings
+from bot.store.directory import create_engine
 from bot.web.app import create_app
 from tests.bot.knowledge.conftest import SAMPLE, FakeEmbedder, write_article
 from tests.databases import sqlite_url
@@ -46,8 +48,9 @@ class RunningClock:
 
 @dataclass
 class Desk:
-    """Everything a desk test needs: the service, the gateway, the app, three accounts and the leads' knowledge pages
-    (over a folder of sample articles, indexed with the knowledge tests' fake embedder)."""
+    """Everything a desk test needs: the service, the gateway, the app, three accounts, the leads' knowledge pages
+    (over a folder of sample articles, indexed with the knowledge tests' fake embedder) and the insights dashboard (over
+    the app database and a tracker store of its own, as Rasa's SQL tracker store would be)."""
 
     service: HandoffService
     gateway: RecordingGateway
@@ -58,6 +61,8 @@ class Desk:
     lee: Agent
     knowledge: LeadsKnowledge
     articles_dir: Path
+    app_db_url: str
+    tracker_url: str
 
     def token(self, agent: Agent) -> str:
         token, _ = self.service.sign_in(agent.email, PASSWORD)
@@ -85,7 +90,12 @@ def make_desk(tmp_path: Path, clock, poll_seconds: float = 1.0) -> Desk:
     url = sqlite_url(tmp_path)
     service = HandoffService(SqlHandoffStore.from_url(url), load_rules(), RecordingGateway(), clock)
     insights = SqlInsightLog.from_url(url)
-    settings = Settings.from_env({"SUPPORT_DATA_DIR": str(tmp_path), "RASA_TOKEN": "test-token", "IDENTITY_SECRET": "test-secret"})
+    tracker_url = sqlite_url(tmp_path, "conversations.db")
+    settings = Settings.from_env({"SUPPORT_DATA_DIR": str(tmp_path), "RASA_TOKEN": "test-token", "IDENTITY_SECRET": "test-secret",
+                                  "APP_DB_URL": url, "TRACKER_STORE_URL": tracker_url})
+    tracker = create_engine(tracker_url)
+    tracker_metadata.create_all(tracker)  # Rasa creates its events table on start; no Rasa runs here
+    tracker.dispose()
     maya = service.create_agent("maya@brightwave.example", "Maya", AGENT, PASSWORD)
     sam = service.create_agent("sam@brightwave.example", "Sam", AGENT, PASSWORD)
     lee = service.create_agent("lee@brightwave.example", "Lee", LEAD, PASSWORD)
@@ -98,9 +108,10 @@ def make_desk(tmp_path: Path, clock, poll_seconds: float = 1.0) -> Desk:
     knowledge = build_leads_knowledge(replace(settings, kb_articles_dir=articles_dir, kb_index_dir=tmp_path / "kb_index"),
                                       embedder=FakeEmbedder(), clock=clock, probe=None)
     knowledge.workspace.builder.rebuild()
-    app = create_app(service, insights, settings, poll_seconds=poll_seconds, knowledge=knowledge)
+    app = create_app(service, insights, settings, poll_seconds=poll_seconds, knowledge=knowledge,
+                     leads_insights=build_leads_insights(settings))
     return Desk(service=service, gateway=service.gateway, insights=insights, app=app, maya=maya, sam=sam, lee=lee,  # type: ignore[arg-type]
-                knowledge=knowledge, articles_dir=articles_dir)
+                knowledge=knowledge, articles_dir=articles_dir, app_db_url=url, tracker_url=tracker_url)
 
 
 @pytest.fixture(autouse=True)

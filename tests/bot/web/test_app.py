@@ -28,6 +28,26 @@ VALID_BODIES = {
 NEW_ARTICLE = {"id": "gift-cards", "title": "Gift cards", "category": "payment-and-billing", "tags": ["gift card"], "status": "draft",
                "url": "https://help.example/articles/gift-cards", "body": "Gift cards never expire.", "questions": []}
 PUBLIC = {("get", "/healthz"), ("post", "/api/auth/login")}
+# the query a GET needs to succeed for a lead (the insights routes; test_insights_api.py tests them in depth)
+VALID_QUERIES = {
+    "/api/insights/conversations": {"figure": "handoffs"},
+    "/api/insights/transcript": {"conversation_id": "conv-sweep"},
+}
+
+
+def insight_conversation(desk) -> None:
+    """A conversation in the desk's tracker store, for the transcript route."""
+    import sqlalchemy as sa
+
+    from bot.insights.dashboard import epoch, events
+    from bot.store.directory import create_engine
+
+    tracker = create_engine(desk.tracker_url)
+    with tracker.begin() as conn:
+        if conn.execute(sa.select(events.c.id).where(events.c.sender_id == "conv-sweep")).first() is None:
+            conn.execute(sa.insert(events).values(sender_id="conv-sweep", type_name="user", timestamp=epoch(OPEN), intent_name="greet",
+                                                  data='{"event": "user", "text": "hello", "timestamp": 0}'))
+    tracker.dispose()
 
 
 def knowledge_bodies(desk) -> dict:
@@ -70,7 +90,8 @@ def concrete(path: str, agent_id: int = 1, ids: dict | None = None) -> str:
     ids = {"article_id": "returns-policy", "revision_id": 1, "cluster_id": 1, **(ids or {})}
     return (path.replace("{handoff_id}", "1").replace("{message_id}", "1").replace("{ticket_id}", "1")
             .replace("{agent_id}", str(agent_id)).replace("{article_id}", ids["article_id"])
-            .replace("{revision_id}", str(ids["revision_id"])).replace("{cluster_id}", str(ids["cluster_id"])))
+            .replace("{revision_id}", str(ids["revision_id"])).replace("{cluster_id}", str(ids["cluster_id"]))
+            .replace("{table}", "conversations"))
 
 
 def call(client, method: str, path: str, headers: dict | None = None, agent_id: int = 1, desk=None, **kwargs):
@@ -78,8 +99,10 @@ def call(client, method: str, path: str, headers: dict | None = None, agent_id: 
     bodies = {**VALID_BODIES, **(knowledge_bodies(desk) if desk is not None else {})}
     body = bodies.get((method, path), {})
     where = concrete(path, agent_id, knowledge_ids(desk) if desk is not None else None)
+    if desk is not None and path == "/api/insights/transcript":
+        insight_conversation(desk)
     if method == "get":
-        return client.get(where, headers=headers, **kwargs)
+        return client.get(where, headers=headers, params=VALID_QUERIES.get(path), **kwargs)
     return client.request(method.upper(), where, json=body, headers=headers, **kwargs)
 
 
@@ -91,12 +114,14 @@ def test_the_sweeps_cover_the_api():
     assert len(PROTECTED) >= 40
     desk_leads = [("get", "/api/agents"), ("get", "/api/reports/handoffs"), ("get", "/api/reports/knowledge"),
                   ("patch", "/api/agents/{agent_id}"), ("post", "/api/agents")]
+    insights = [("get", "/api/insights"), ("get", "/api/insights/conversations"), ("get", "/api/insights/transcript"),
+                ("get", "/api/insights/{table}.csv")]
     knowledge_writes = [("get", "/api/kb/gaps/{cluster_id}/draft"), ("post", "/api/kb/articles"),
                         ("post", "/api/kb/articles/{article_id}/delete"), ("post", "/api/kb/articles/{article_id}/publish"),
                         ("post", "/api/kb/articles/{article_id}/revert"), ("post", "/api/kb/articles/{article_id}/unpublish"),
                         ("post", "/api/kb/check"), ("post", "/api/kb/gaps/{cluster_id}/dismiss"),
                         ("post", "/api/kb/gaps/{cluster_id}/questions"), ("put", "/api/kb/articles/{article_id}")]
-    assert LEADS_ONLY == sorted(desk_leads + knowledge_writes)
+    assert LEADS_ONLY == sorted(desk_leads + insights + knowledge_writes)
 
 
 # --- sign-in and sessions -----------------------------------------------------------------------------

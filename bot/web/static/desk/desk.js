@@ -11,6 +11,9 @@ import {
   formatDuration, percent, ApiError, useCsrfToken, api, say, alertText,
 } from "./common.js";
 
+// the pages whose "sign in first" sends a person here with ?next=: back there after sign-in, and nowhere else
+const RETURN_PAGES = new Map([["knowledge", "knowledge/"], ["insights", "insights/"]]);
+
 (() => {
   const state = {
     me: null,
@@ -62,9 +65,11 @@ import {
       $("signin-password").value = "";
       $("signin-error").textContent = "";
       useCsrfToken(data.csrf_token);
-      // signed in from the knowledge workspace's "sign in first": back there (a fixed page, never a given URL)
-      if (new URLSearchParams(window.location.search).get("next") === "knowledge") {
-        window.location.assign("knowledge/");
+      // signed in from the knowledge workspace's or the insights page's "sign in first": back there (a fixed
+      // page of this list, never a URL the query gives, so a link cannot send a lead elsewhere)
+      const back = RETURN_PAGES.get(new URLSearchParams(window.location.search).get("next"));
+      if (back) {
+        window.location.assign(back);
         return;
       }
       startDesk(data.agent);
@@ -91,6 +96,7 @@ import {
     $("top").hidden = false;
     $("whoami").textContent = `${agent.name} (${agent.role})`;
     $("nav-console").hidden = agent.role !== "lead";
+    $("nav-insights").hidden = agent.role !== "lead";
     connectLive();
     route();
   }
