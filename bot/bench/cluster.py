@@ -163,7 +163,7 @@ def measure(workers: int, plan: Plan, seed: int, fault: Optional[str] = None) ->
     }
     if figures.get("kills"):
         result["kills"] = figures["kills"]
-    if result["lost"] or result["duplicated"] or result["5xx"]:
+    if tally.failed:
         result["logs kept in"] = str(product.settings.log_dir)  # what to read first: the failures' conversations
     else:
         shutil.rmtree(data_dir, ignore_errors=True)
