@@ -98,6 +98,8 @@ def test_claim_reply_resolve_hand_back(service, maya, gateway, clock):
     assert resolved.state == RESOLVED and resolved.resolved_at == clock.now
     assert gateway.handed_back == ["conv-1"]
     assert [entry["kind"] for entry in service.history(handoff.id)] == ["created", "claimed", "resolved", "handed_back"]
+    # sent again (its answer was lost): the same handoff, not handed back twice
+    assert service.resolve(handoff.id, maya) == resolved and gateway.handed_back == ["conv-1"]
     # the next handoff's estimate learns from the 2 minutes this one waited
     assert service.wait_estimate(3) == 6
 
