@@ -15,7 +15,7 @@ export RASA_TELEMETRY_ENABLED ?= false
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: install widget editor insights browser lb run run-cluster test bench bench-nlu bench-kb bench-kb-scale bench-frustration bench-handoff bench-latency bench-leads bench-reliability bench-cluster bench-dashboard lint lock clean
+.PHONY: install widget editor insights browser lb run run-cluster test bench bench-nlu bench-kb bench-kb-scale bench-frustration bench-handoff bench-latency bench-leads bench-reliability bench-cluster bench-dashboard bench-proactive lint lock clean
 
 $(STAMP): pyproject.toml constraints.txt scripts/find-python.sh
 	@if ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
@@ -76,7 +76,7 @@ lb:  ## nginx for cluster mode (Debian package; needs root or sudo)
 test: install widget editor insights browser lb  ## the whole suite
 	$(PY) -m pytest
 
-bench: bench-nlu bench-kb bench-kb-scale bench-handoff bench-frustration bench-latency bench-leads bench-reliability bench-cluster bench-dashboard
+bench: bench-nlu bench-kb bench-kb-scale bench-handoff bench-frustration bench-latency bench-leads bench-reliability bench-cluster bench-dashboard bench-proactive
 
 bench-nlu: install  ## NLU accuracy on BANKING77, CLINC150 and the project's held-out set
 	$(PY) -m bot.bench.nlu --json docs/bench-nlu.json
@@ -107,6 +107,9 @@ bench-cluster: install lb  ## cluster mode with 1, 2 and 3 workers under 200 pac
 
 bench-dashboard: install  ## the leads' insights dashboard: every figure's SQL at 100,000 synthetic conversations
 	$(PY) -m bot.bench.dashboard --conversations 100000
+
+bench-proactive: install  ## proactive messages: store event to the open widget, p50/p95 with 100 connected customers
+	$(PY) -m bot.bench.proactive --customers 100 --json docs/bench-proactive.json
 
 lint: install
 	$(PY) -m ruff check bot actions tests

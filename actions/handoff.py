@@ -14,6 +14,7 @@ from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, FollowupA
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.feedback import ask_nps, record_rating_comment
 from actions.services import get_services
 from bot.container import KnowledgeUnavailable
 from bot.errors import NotFound
@@ -21,7 +22,9 @@ from bot.handoff.models import CUSTOMER_REQUEST, NOT_CONFIDENT, REASON_LABELS, R
 from bot.handoff.packet import PacketInput, build_packet, transcript
 from bot.handoff.service import EMAIL, InvalidInput
 from bot.handoff.triggers import conversation_turns, frustration_of
+from bot.insights.feedback import CSAT, NPS
 from bot.insights.log import ANSWERED, RATED
+from bot.store.directory import BackendError
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +43,11 @@ def customer_of(tracker: Tracker) -> Dict[str, Any]:
     services = get_services()
     customer_id = tracker.get_slot("customer_id") if tracker.get_slot("customer_verified") else None
     if customer_id:
-        customer = services.orders.customer(customer_id)
+        try:
+            customer = services.orders.customer(customer_id)
+        except BackendError as error:  # the order system is down: the handoff still goes ahead, with what is known
+            logger.warning("conversation %s: customer details for the handoff unavailable: %s", tracker.sender_id, error)
+            return {"id": customer_id, "name": None, "email": None, "verified": True, "verified_by": "signed identity"}
         if customer is not None:
             return {"id": customer.id, "name": f"{customer.first_name} {customer.last_name}", "email": customer.email,
                     "verified": True, "verified_by": "signed identity"}
@@ -220,6 +227,9 @@ class ActionAskCsat(Action):
         if latest is None or latest.state != RESOLVED:
             dispatcher.utter_message(text="The chat with our team has ended. I'm here if you need anything else.")
             return []
+        if CSAT not in get_services().feedback.surveys(tracker.sender_id):  # feedback.yml: NPS in place of the rating
+            return ask_nps(dispatcher, f"{latest.agent_name or 'Our team'} has marked this conversation as resolved, "
+                                       "and I'm back if you need anything else.")
         dispatcher.utter_message(text=f"{latest.agent_name or 'Our team'} has marked this conversation as resolved, and "
                                       "I'm back if you need anything else. How would you rate the help you got today?",
                                  buttons=CSAT_BUTTONS, json_message={"csat": {"handoff_id": latest.id}})
@@ -239,6 +249,10 @@ class ActionRecordCsat(Action):
             dispatcher.utter_message(text="Could you pick a rating from 1 (poor) to 5 (excellent)?", buttons=CSAT_BUTTONS)
             return []
         get_services().handoff.record_csat(tracker.sender_id, rating)
+        record_rating_comment(tracker, CSAT, rating)
+        if NPS in get_services().feedback.surveys(tracker.sender_id):  # feedback.yml: NPS after the rating
+            thanks = "Thank you, and I'm sorry it wasn't better." if rating <= 2 else "Thank you for the rating!"
+            return [SlotSet("csat_pending", False)] + ask_nps(dispatcher, thanks)
         if rating <= 2:
             dispatcher.utter_message(text="Thank you for telling us, and I'm sorry it wasn't better. The team lead reads "
                                           "every low rating, so this will be looked at.")

@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.feedback import frustration_signals
 from actions.handoff import hand_off
 from actions.services import get_services
-from actions.wording import TEAM_CONTACT
+from actions.wording import team_contact
 from bot.container import KnowledgeUnavailable
 from bot.embeddings import SHARED_EMBEDDING_KEY
 from bot.errors import NotFound
@@ -31,7 +31,7 @@ HELPFUL_BUTTONS = [{"title": "Yes, thanks", "payload": "/answer_helped"},
 HELPED = ("affirm", "answer_helped")
 NO_ANSWER = "I'm sorry, I don't have a good answer to that in our help centre. You can ask me another way, or a person from our team can help."
 PERSON_BUTTON = [{"title": "Talk to a person", "payload": "/request_human"}]
-UNAVAILABLE = "I'm sorry, I can't search our help centre right now. Our team can help: " + TEAM_CONTACT
+UNAVAILABLE = "I'm sorry, I can't search our help centre right now. Our team can help: "  # then team_contact()
 # details typed while articles are on offer ("jane.doe@example.com" after a question that named an order), or
 # after an answer
 NOT_A_PICK = ("Thanks. If one of the articles above fits, pick it; otherwise tell me in a few words what you need "
@@ -96,7 +96,7 @@ class ActionAnswerQuestion(Action):
             vector = kb.embed_query(question, tracker.latest_message.get(SHARED_EMBEDDING_KEY)) if question else None
             decision = kb.decide(question, vector=vector)
         except KnowledgeUnavailable:
-            dispatcher.utter_message(text=UNAVAILABLE)
+            dispatcher.utter_message(text=UNAVAILABLE + team_contact())
             return []
         if decision.action == ANSWER:
             hit = decision.hits[0]
@@ -154,7 +154,7 @@ class ActionShowArticle(Action):
                 article = kb.article(chosen or "")
                 hits = [h for h in kb.search(article.title, k=5) if h.article_id == chosen]
         except (KnowledgeUnavailable, NotFound):
-            dispatcher.utter_message(text=UNAVAILABLE)
+            dispatcher.utter_message(text=UNAVAILABLE + team_contact())
             return [SlotSet("kb_article", None)]
         if not hits:
             return no_answer(tracker, question, dispatcher)

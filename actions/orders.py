@@ -23,12 +23,15 @@ from actions.verification import (
     MAX_VERIFICATION_FAILURES,
     OrderTaskAction,
     end_of_task,
+    missing_capability,
+    stop_task_after_failure,
     verified_order,
 )
 from actions.verification import (
     customer_id_of as _customer_id,
 )
 from bot.store.catalogue import tracking_url
+from bot.store.directory import BackendError
 from bot.store.models import Order, OrderStatus
 from bot.store.policies import can_cancel, can_change_address
 from bot.store.service import (
@@ -103,12 +106,19 @@ class ValidateOrderForm(FormValidationAction):
         locked, current = tracker.get_slot("form_flow"), tracker.get_slot("order_flow")
         if locked is None or tracker.get_slot("requested_slot") is None:  # the form is starting
             events: List[EventType] = [SlotSet("form_flow", current)]
+            if missing_capability(current):
+                # Nothing is asked that the backend could not use: the form ends here, and the task's action
+                # says what we can do instead and offers a person.
+                return events + [SlotSet("requested_slot", None)]
         elif current != locked:
             tracker.slots["order_flow"] = locked
             events = [SlotSet("order_flow", locked)]
         else:
             events = []
-        return events + await super().run(dispatcher, tracker, domain)
+        try:
+            return events + await super().run(dispatcher, tracker, domain)
+        except BackendError as error:  # every check of the order asks the backend
+            return stop_task_after_failure(error, dispatcher, tracker, "verifying an order")
 
     async def required_slots(
         self,
@@ -286,10 +296,16 @@ class ActionAskOrderNumber(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         customer_id = _customer_id(tracker)
-        orders = get_services().orders.recent_orders(customer_id) if customer_id else []
-        if not orders:
-            last = verified_order(tracker)
-            orders = [last] if last else []
+        try:
+            orders = get_services().orders.recent_orders(customer_id) if customer_id else []
+            if not orders:
+                last = verified_order(tracker)
+                orders = [last] if last else []
+        except BackendError as error:
+            # The buttons are a convenience: the number can still be typed, and its check says if the backend
+            # is still down.
+            logger.warning("conversation %s: no orders to offer, the order backend failed: %s", tracker.sender_id, error)
+            orders = []
         if not orders:
             dispatcher.utter_message(response="utter_ask_order_number")
             return []
@@ -307,6 +323,8 @@ class ActionAskOrderNumber(Action):
 
 
 class ActionOrderStatus(OrderTaskAction):
+    flow = "status"
+
     def name(self) -> Text:
         return "action_order_status"
 
@@ -315,6 +333,8 @@ class ActionOrderStatus(OrderTaskAction):
 
 
 class ActionRefundStatus(OrderTaskAction):
+    flow = "refund"
+
     def name(self) -> Text:
         return "action_refund_status"
 
@@ -324,6 +344,8 @@ class ActionRefundStatus(OrderTaskAction):
 
 
 class ActionCancelOrder(OrderTaskAction):
+    flow = "cancel"
+
     def name(self) -> Text:
         return "action_cancel_order"
 
@@ -357,6 +379,8 @@ class ActionCancelOrder(OrderTaskAction):
 
 
 class ActionChangeAddress(OrderTaskAction):
+    flow = "address"
+
     def name(self) -> Text:
         return "action_change_address"
 

@@ -11,8 +11,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import hand_off
 from actions.services import get_services
-from actions.verification import OrderTaskAction, verified_order
+from actions.verification import OrderTaskAction, stop_task_after_failure, verified_order
 from bot.handoff.models import POLICY_TOPIC
+from bot.store.directory import BackendError
 from bot.store.models import Order, money
 from bot.store.service import ActionNotAllowed, RefundSummary
 
@@ -104,7 +105,10 @@ class ActionAskReturnItem(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        order = verified_order(tracker)
+        try:
+            order = verified_order(tracker)
+        except BackendError as error:
+            return stop_task_after_failure(error, dispatcher, tracker, "listing an order's items")
         if order is None:
             return []
         dispatcher.utter_message(
@@ -118,6 +122,8 @@ class ActionAskReturnItem(Action):
 
 
 class ActionStartReturn(OrderTaskAction):
+    flow = "return"
+
     def name(self) -> Text:
         return "action_start_return"
 

@@ -1,4 +1,9 @@
 """Words several topics share, so they say the same thing in one place."""
+from __future__ import annotations
 
-# Where a person can be reached (docs/demo-store.md); issue 4 replaces this with a live handoff.
-TEAM_CONTACT = ("support@brightwave.example, or chat Monday–Friday 8:00–20:00 and Saturday 9:00–17:00 Eastern.")
+from actions.services import get_services
+
+
+def team_contact() -> str:
+    """Where a person can be reached: the company's support email and chat hours (company.yml)."""
+    return get_services().company.team_contact()

@@ -1,1 +1,1 @@
-"""Brightwave support assistant: services, Rasa components and the process runner."""
+"""The support assistant: services, Rasa components and the process runner."""

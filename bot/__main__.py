@@ -24,7 +24,8 @@ def prepare(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     print(f"App database at revision {migrations.upgrade(settings.app_db_url)} (bot.migrations)")
-    if seed(SqlCustomerDirectory.from_url(settings.store_db_url), utcnow()):
+    # the demo store's sample customers and orders, when it is the order system (not for a Shopify shop)
+    if settings.order_backend == "sql" and seed(SqlCustomerDirectory.from_url(settings.store_db_url), utcnow()):
         print(f"Seeded the demo store in {settings.store_db_url}")
     build_knowledge_base(settings)
     runner.train(settings, MODEL_DIR)
@@ -58,6 +59,7 @@ def run(settings: Settings, workers: int = 0) -> int:
     """Start the product: one process each (the default, on SQLite), or `workers` Rasa and action servers behind
     nginx on PostgreSQL, Redis and RabbitMQ (bot/cluster.py)."""
     from bot import cluster, runner
+    from bot.company import load_company
 
     for port in (settings.action_port, settings.rasa_port, settings.web_port):
         if runner.port_in_use(settings.host, port):
@@ -69,6 +71,11 @@ def run(settings: Settings, workers: int = 0) -> int:
         if missing:
             print("Cluster mode needs these services, which do not answer:", *missing, sep="\n  ", file=sys.stderr)
             return 1
+    try:  # a mistake in the profile is said now, not in three processes' logs
+        company = load_company(settings.company_profile)
+    except ConfigurationError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return 2
     prepare(settings)
     accounts = desk_accounts(settings)
     what = (f"{workers} action servers, {workers} Rasa workers behind nginx" if workers
@@ -82,9 +89,10 @@ def run(settings: Settings, workers: int = 0) -> int:
         return 1
     print(
         "\n"
-        "  Brightwave support assistant is running"
+        f"  {company.short_name} support assistant is running"
         + (f" as a cluster of {workers} workers (PostgreSQL, Redis, RabbitMQ, nginx).\n" if workers else ".\n") +
-        f"  Demo store + chat widget: {settings.web_url}/  (signed in as Jane Doe: {settings.web_url}/?customer=jane)\n"
+        (f"  Demo store + chat widget: {settings.web_url}/  (signed in as Jane Doe: {settings.web_url}/?customer=jane)\n"
+           if company.front_page == "demo_store" else f"  Preview page + chat widget: {settings.web_url}/\n") +
         f"  Rasa REST channel: POST {settings.rasa_url}/webhooks/rest/webhook\n"
         f"  Rasa socket.io:    {settings.rasa_url}/socket.io\n"
         f"  Rasa HTTP API:     {settings.rasa_url}  (token in RASA_TOKEN or {settings.data_dir}/secrets/rasa_token)\n"
@@ -137,6 +145,15 @@ def main(argv: list[str] | None = None) -> int:
         from bot.web.cli import main as desk_main
 
         return desk_main(argv[1:])
+    if argv[:1] == ["init"]:  # a new company's assistant in a folder of its own (bot/scaffold.py)
+        from bot.scaffold import main as init_main
+
+        return init_main(argv[1:])
+    if argv[:1] == ["store"]:  # the demo store's order events, told to the customer (bot/proactive/cli.py)
+        from bot.proactive.cli import main as store_main
+
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        return store_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     start = commands.add_parser("run", help="prepare, then start every process; Ctrl-C stops them")
@@ -149,6 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     database.add_argument("-m", "--message", default="", help="revision: what the new migration changes")
     commands.add_parser("kb", help="knowledge-base commands for support leads: bot kb --help")
     commands.add_parser("desk", help="agent accounts for the desk: bot desk --help")
+    commands.add_parser("init", help="a new company's assistant in DIR (its profile, help centre, order system): "
+                                     "bot init --help")
+    commands.add_parser("store", help="the demo store's order events (ship, delay, deliver, refund), told to the customer: "
+                                      "bot store --help")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from dotenv import load_dotenv

@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Optional
 
+from bot.company import CompanyProfile, load_company
 from bot.handoff.rasa_gateway import RasaHttpGateway
 from bot.handoff.rules import load_rules
 from bot.handoff.service import HandoffService
 from bot.handoff.store import SqlHandoffStore
+from bot.insights.feedback import FeedbackService, SqlFeedbackStore, load_feedback_rules
 from bot.insights.log import InsightLog, SqlInsightLog
 from bot.knowledge.errors import KnowledgeBaseError
 from bot.knowledge.service import KnowledgeBase
@@ -54,6 +56,10 @@ class Services:
     insights: InsightLog
     knowledge: LazyKnowledge
     handoff: HandoffService
+    feedback: FeedbackService  # CSAT / NPS after a resolved conversation (feedback.yml)
+    company: CompanyProfile  # who the assistant works for (company.yml): names, brand, hours, tone, links
+    # proactive messages (bot/proactive): contacts, opt-outs, follow-ups; None only in tests that do not need them
+    proactive: Optional["ProactiveService"] = None  # noqa: F821 - imported where built
 
 
 def build_services(settings: Settings) -> Services:
@@ -67,7 +73,26 @@ def build_services(settings: Settings) -> Services:
         insights=SqlInsightLog.from_url(settings.app_db_url),
         knowledge=LazyKnowledge(lambda: KnowledgeBase.open(settings.kb_index_dir, SentenceTransformerEmbedder())),
         handoff=build_handoff(settings),
+        feedback=FeedbackService(load_feedback_rules(settings.feedback_config),
+                                 SqlFeedbackStore.from_url(settings.app_db_url), clock=utcnow),
+        company=load_company(settings.company_profile),
+        proactive=build_proactive(settings, directory),
     )
+
+
+def build_proactive(settings: Settings, directory: Optional[CustomerDirectory] = None) -> "ProactiveService":  # noqa: F821
+    """Proactive messages (bot/proactive): the web app sends them, the action server notes contacts and speaks them."""
+    from datetime import timedelta
+
+    from bot.proactive.delivery import RasaProactiveGateway
+    from bot.proactive.service import ProactiveService
+    from bot.proactive.store import SqlProactiveStore
+
+    handoff = build_handoff(settings)  # its business hours are the quiet hours' complement; its tickets the follow-ups'
+    return ProactiveService(SqlProactiveStore.from_url(settings.app_db_url), directory or build_directory(settings), handoff.store,
+                            handoff.rules.hours, RasaProactiveGateway(settings.rasa_url, settings.rasa_token), clock=utcnow,
+                            max_per_day=settings.proactive_max_per_day,
+                            nudge_after=timedelta(hours=settings.proactive_nudge_hours))
 
 
 def build_directory(settings: Settings) -> CustomerDirectory:
@@ -83,7 +108,8 @@ def build_directory(settings: Settings) -> CustomerDirectory:
 
 def build_handoff(settings: Settings) -> HandoffService:
     """The handoff service alone (the web app needs no knowledge base or store)."""
-    return HandoffService(SqlHandoffStore.from_url(settings.app_db_url), load_rules(settings.handoff_config),
+    rules = load_rules(settings.handoff_config, load_company(settings.company_profile))
+    return HandoffService(SqlHandoffStore.from_url(settings.app_db_url), rules,
                           RasaHttpGateway(settings.rasa_url, settings.rasa_token), clock=utcnow,
                           staffed_in_slack=settings.slack_agents_enabled)
 

@@ -36,10 +36,20 @@ nothing in the record, sent it again (found by `make bench-cluster`: 22 agent re
 client that gave up left a turn cancelled between running an action and saving it. The conversation routes and the
 REST webhook are shielded from that cancellation; the client that left gets no answer, the record is whole, and a
 copy it sends again is handled by the checks above.
+
+Sixth, a message waiting for its conversation's lock is not dropped, and a turn keeps the lock as long as it runs.
+Rasa's ticket lock gives every message a ticket that expires LOCK_LIFETIME after it was issued, whether the turn is
+waiting or running: under a queue of turns longer than that, the turn ahead lost its ticket while still running
+(so the next message of the conversation ran beside it) and a message waiting behind it lost its own and was
+dropped with a `LockError` — for Slack after the event was acknowledged, so nobody ever answered it (found by the
+battery's Slack part: 83 of 2,000 events at 106 s turns). Here each ticket is renewed while its holder is alive,
+waiting or running, so the lifetime only bounds how long a process that died (kill -9, a lost worker) keeps a
+conversation locked.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import logging
@@ -292,6 +302,45 @@ def _log_failure(task: "asyncio.Future[Any]") -> None:
         logger.error("a request whose client hung up failed", exc_info=task.exception())
 
 
+RENEWALS_PER_LIFETIME = 3  # a ticket is renewed this often within its lifetime, so a late renewal still comes in time
+
+
+async def _renew_ticket(store: Any, conversation_id: str, number: int, lifetime: float) -> None:
+    """Push the ticket's expiry a lifetime ahead, every lifetime/3, until cancelled (the lock is released)."""
+    while True:
+        await asyncio.sleep(lifetime / RENEWALS_PER_LIFETIME)
+        try:
+            lock = store.get_lock(conversation_id)
+            ticket = lock._ticket_for_ticket_number(number) if lock else None
+            if ticket is None:  # expired all the same (the loop was blocked past a lifetime): nothing to renew
+                logger.warning("the lock ticket of conversation %s expired before it was renewed", conversation_id)
+                return
+            ticket.expires = time.time() + lifetime
+            store.save_lock(lock)
+        except Exception:  # the lock store (Redis) failed: the turn goes on; its ticket may expire
+            logger.exception("could not renew the lock ticket of conversation %s", conversation_id)
+
+
+def renewing_tickets(lock: Any) -> Any:
+    """`LockStore.lock`, its ticket renewed while the message waits for the lock and while its turn holds it."""
+
+    @contextlib.asynccontextmanager
+    async def renewed(self: Any, conversation_id: str, lock_lifetime: float = 0, wait_time_in_seconds: float = 1) -> Any:
+        from rasa.core.lock_store import LOCK_LIFETIME
+
+        lifetime = lock_lifetime or LOCK_LIFETIME
+        ticket = self.issue_ticket(conversation_id, lifetime)
+        renewal = asyncio.get_running_loop().create_task(_renew_ticket(self, conversation_id, ticket, lifetime))
+        try:
+            yield await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
+        finally:
+            renewal.cancel()
+            self.cleanup(conversation_id, ticket)
+
+    renewed.__wrapped__ = lock  # type: ignore[attr-defined]
+    return renewed
+
+
 def apply() -> None:
     """Make the Rasa agent's tracker store strict, its action calls wait for a restarting server, and each message
     and each appended event with an id handled once (idempotent)."""
@@ -300,6 +349,7 @@ def apply() -> None:
         return
     import rasa.server
     from rasa.core.agent import Agent
+    from rasa.core.lock_store import LockStore
     from rasa.core.processor import MessageProcessor
     from rasa.utils.endpoints import EndpointConfig
     from sanic.server.protocols.http_protocol import HttpProtocol
@@ -313,5 +363,6 @@ def apply() -> None:
     MessageProcessor.trigger_external_user_uttered = triggering_once(  # type: ignore[method-assign]
         MessageProcessor.trigger_external_user_uttered)
     HttpProtocol.__init__ = finishing_started_requests(HttpProtocol.__init__)  # type: ignore[method-assign]
+    LockStore.lock = renewing_tickets(LockStore.lock)  # type: ignore[method-assign]
     logging.getLogger("sanic.error").addFilter(AnsweredAlready())
     _applied = True

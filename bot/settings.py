@@ -51,8 +51,17 @@ def _seconds(env: Mapping[str, str], name: str, default: int, lowest: int, highe
     return int(raw)
 
 
+def _count(env: Mapping[str, str], name: str, default: int, lowest: int, highest: int) -> int:
+    raw = _get(env, name)
+    if not raw:
+        return default
+    if not raw.isdigit() or not lowest <= int(raw) <= highest:
+        raise ConfigurationError(f"{name} must be a whole number from {lowest} to {highest}, got {raw!r}")
+    return int(raw)
+
+
 ORDER_BACKENDS = ("sql", "shopify")
-# SHOPIFY_SHOP: "brightwave", "brightwave.myshopify.com" (or the shop's own domain), or a base URL (tests, proxies)
+# SHOPIFY_SHOP: "acme", "acme.myshopify.com" (or the shop's own domain), or a base URL (tests, proxies)
 _SHOP = re.compile(r"^(https?://[^\s/?#]+(/[^\s?#]*)?|[A-Za-z0-9][A-Za-z0-9-]*(\.[A-Za-z0-9-]+)*)$")
 
 
@@ -110,6 +119,14 @@ class Settings:
     order_backend: str = "sql"
     shopify_shop: str = ""  # SHOPIFY_SHOP
     shopify_access_token: str = field(default="", repr=False)  # SHOPIFY_ACCESS_TOKEN; kept out of any repr
+    # COMPANY_PROFILE (bot/company.py): the company's name, brand, hours, tone and links
+    company_profile: Path = PROJECT_ROOT / "company.yml"
+    feedback_config: Path = PROJECT_ROOT / "feedback.yml"  # FEEDBACK_CONFIG: CSAT and NPS after a resolved conversation
+    # Proactive messages (bot/proactive): the token the store sends with its order events (STORE_API_TOKEN), the
+    # most messages one customer gets in 24 hours, and how long after a delivery "Did it arrive OK?" is asked
+    store_api_token: str = field(default="", repr=False)
+    proactive_max_per_day: int = 3
+    proactive_nudge_hours: int = 24
 
     @property
     def slack_enabled(self) -> bool:
@@ -181,6 +198,11 @@ class Settings:
             order_backend=order_backend,
             shopify_shop=shopify_shop,
             shopify_access_token=shopify_access_token,
+            company_profile=company_path(env),
+            feedback_config=feedback_path(env),
+            store_api_token=_get(env, "STORE_API_TOKEN") or _secret_file(data_dir, "store_api_token"),
+            proactive_max_per_day=_count(env, "PROACTIVE_MAX_PER_DAY", 3, 1, 100),
+            proactive_nudge_hours=_count(env, "PROACTIVE_NUDGE_HOURS", 24, 0, 720),
         )
 
     def rasa_environment(self) -> dict[str, str]:
@@ -200,6 +222,8 @@ class Settings:
             "KB_ARTICLES_DIR": str(self.kb_articles_dir),
             "KB_INDEX_DIR": str(self.kb_index_dir),
             "HANDOFF_CONFIG": str(self.handoff_config),
+            "COMPANY_PROFILE": str(self.company_profile),
+            "FEEDBACK_CONFIG": str(self.feedback_config),
             # every process builds the same Settings: the web app reaches Rasa's API, Rasa links to the desk
             "SUPPORT_HOST": self.host,
             "RASA_PORT": str(self.rasa_port),
@@ -217,6 +241,9 @@ class Settings:
             "ORDER_BACKEND": self.order_backend,
             "SHOPIFY_SHOP": self.shopify_shop,
             "SHOPIFY_ACCESS_TOKEN": self.shopify_access_token,
+            "STORE_API_TOKEN": self.store_api_token,
+            "PROACTIVE_MAX_PER_DAY": str(self.proactive_max_per_day),
+            "PROACTIVE_NUDGE_HOURS": str(self.proactive_nudge_hours),
         }
 
 
@@ -242,6 +269,20 @@ def rules_path(env: Optional[Mapping[str, str]] = None) -> Path:
     env = os.environ if env is None else env
     raw = _get(env, "HANDOFF_CONFIG")
     return Path(raw).resolve() if raw else PROJECT_ROOT / "handoff.yml"
+
+
+def feedback_path(env: Optional[Mapping[str, str]] = None) -> Path:
+    """The feedback settings file (who is asked NPS after a resolved conversation): FEEDBACK_CONFIG or ./feedback.yml."""
+    env = os.environ if env is None else env
+    raw = _get(env, "FEEDBACK_CONFIG")
+    return Path(raw).resolve() if raw else PROJECT_ROOT / "feedback.yml"
+
+
+def company_path(env: Optional[Mapping[str, str]] = None) -> Path:
+    """The company profile (name, brand, hours, tone, links): COMPANY_PROFILE or ./company.yml."""
+    env = os.environ if env is None else env
+    raw = _get(env, "COMPANY_PROFILE")
+    return Path(raw).resolve() if raw else PROJECT_ROOT / "company.yml"
 
 
 def _secret_file(data_dir: Path, name: str) -> str:

@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 
 from actions.services import use_services
+from bot.company import load_company
 from bot.container import LazyKnowledge, Services
 from bot.handoff.rules import load_rules
 from bot.handoff.service import HandoffService
 from bot.handoff.store import SqlHandoffStore
+from bot.insights.feedback import FeedbackRules, FeedbackService, SqlFeedbackStore
 from bot.insights.log import SqlInsightLog
 from bot.knowledge.errors import IndexNotFound
 from bot.settings import Settings
@@ -53,7 +55,11 @@ def services(tmp_path: Path, directory: InMemoryCustomerDirectory, order_service
                          insights=SqlInsightLog.from_url(f"sqlite:///{tmp_path / 'app.db'}"),
                          knowledge=LazyKnowledge(no_index),
                          handoff=HandoffService(SqlHandoffStore.from_url(f"sqlite:///{tmp_path / 'app.db'}"), load_rules(),
-                                                RecordingGateway(), Clock(NOW)))
+                                                RecordingGateway(), Clock(NOW)),
+                         # no NPS unless a test asks for it (tests/actions/test_feedback.py sets the rules it checks)
+                         feedback=FeedbackService(FeedbackRules(), SqlFeedbackStore.from_url(f"sqlite:///{tmp_path / 'app.db'}"),
+                                                  Clock(NOW)),
+                         company=load_company())
     use_services(installed)
     yield installed
     use_services(None)

@@ -5,7 +5,8 @@ connector uses the way Shopify documents them: `/admin/api/<version>/...json`, t
 `X-Shopify-Access-Token` (anything else: 401), times in the shop's own UTC offset, money as decimal strings,
 listings paged through `Link: <...page_info=...>; rel="next"` (filters and page_info together: 400, as Shopify).
 `requests` is every request received, in order; `fail` scripts the next answers of a path (a status, a
-Retry-After, a delay past the client's timeout); `rate_limit` is a 429 with Retry-After, as Shopify throttles.
+Retry-After, a delay past the client's timeout) until `recover`; `rate_limit` is a 429 with Retry-After, as Shopify
+throttles.
 
 `load_demo` turns the seed (bot/store/seed.py) into Shopify records: numeric ids, line items, shipping lines,
 transactions (an authorisation at the order, its capture at shipping, a void for an order cancelled before),
@@ -149,6 +150,12 @@ class FakeShopify:
         self.fail(429, times, path, retry_after=retry_after,
                   body={"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume "
                                   "uninterrupted service."})
+
+    def recover(self) -> None:
+        """The shop is healthy again: scripted answers not given yet are dropped (a test scripts "fails for a
+        while" with a large `times`, as an outage does not end after a known number of requests)."""
+        with self._lock:
+            self._scripted.clear()
 
     def calls(self, path_prefix: str = "", method: Optional[str] = None) -> List[Request]:
         with self._lock:

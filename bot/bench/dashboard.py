@@ -5,6 +5,10 @@ database and the tracker store, as a default install has them, then times `Insig
 figure of the page) for the last 30 days per day, the whole 90 days per week, and one channel: the median of
 `--runs` runs each, after one warm-up run (the page is read again and again; the first read fills the OS cache).
 Target: the page in <= 1 s at 100,000 conversations. Prints the numbers; nothing is asserted.
+
+The databases have the indexes the product gives them: the app database's by its migrations' tables (the period
+columns of handoffs, tickets, ratings, NPS, comments and help-centre events), the tracker store's by
+`ensure_tracker_indexes` (customer messages and slot events by type and time), as SupportSQLTrackerStore adds them.
 """
 from __future__ import annotations
 
@@ -45,6 +49,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         summary = seed(app_url, tracker_url, conversations=args.conversations, days=90)
         print(f"seeded {summary.conversations:,} conversations ({summary.events:,} tracker events, "
               f"{summary.handoffs:,} handoffs, {summary.tickets:,} tickets, {summary.ratings:,} ratings, "
+              f"{summary.nps:,} NPS answers, {summary.comments:,} comments, "
               f"{summary.knowledge_events:,} help-centre events) in {time.perf_counter() - start:.1f} s")
         dashboard = InsightsDashboard.from_urls(app_url, tracker_url)
         midnight = summary.until.replace(hour=0, minute=0)

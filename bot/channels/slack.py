@@ -42,7 +42,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.channels.rest import MAX_MESSAGE_CHARS, as_customer_words
+from bot.channels.rest import MAX_MESSAGE_CHARS, NOT_HANDLED, as_customer_words
 from bot.identity import sign_email
 from bot.settings import Settings
 from bot.slack.agents import SlackAgents, SlackUsers, slack_error
@@ -159,10 +159,12 @@ class SupportSlackInput(InputChannel):
         if agents is not None:
             self.agents = agents
         elif settings.slack_agents_enabled:
+            from bot.company import load_company
             from bot.container import build_handoff
 
             self.agents = SlackAgents(build_handoff(settings), self.store, self.client, self.users,
-                                      settings.slack_agents_channel, settings.web_url, utcnow)
+                                      settings.slack_agents_channel, settings.web_url, utcnow,
+                                      company=load_company(settings.company_profile).short_name)
         self.bolt = AsyncApp(token=settings.slack_bot_token, signing_secret=settings.slack_signing_secret,
                              client=self.client, process_before_response=False, logger=logging.getLogger("slack_bolt"))
         self._listen(self.bolt)
@@ -236,8 +238,15 @@ class SupportSlackInput(InputChannel):
             # in channel threads nobody is identified: everyone in the channel reads the answers
             metadata["customer"] = {"email": email, "signature": sign_email(self.settings.identity_secret, email)}
         on_new_message = context["on_new_message"]
-        await on_new_message(UserMessage(text, SupportSlackOutput(self.client), place.conversation_id,
-                                         input_channel=self.name(), metadata=metadata))
+        output = SupportSlackOutput(self.client)
+        try:
+            await on_new_message(UserMessage(text, output, place.conversation_id,
+                                             input_channel=self.name(), metadata=metadata))
+        except Exception:  # e.g. the conversation store refused the write (disk full, read-only file)
+            # Slack has had its acknowledgement, so it will not send the event again: without this the customer's
+            # message would go unanswered for good. Told to send it again, as the website's channels tell theirs.
+            logger.exception("Slack: could not handle a message of conversation %s", place.conversation_id)
+            await output.send_response(place.conversation_id, {"text": f"Sorry, {NOT_HANDLED}."})
 
     async def _on_claim(self, ack, body: Dict[str, Any], action: Dict[str, Any]) -> None:
         await ack()

@@ -11,18 +11,25 @@ of a clause) joined to a *contact verb* ("speak to", "talk with", "be transferre
 to") and a *person* ("a real person", "someone from your team", "a manager", "an agent"), or for one of
 a few fixed forms ("is there a human", "anyone who isn't a bot", "human please", "escalate this to a
 manager"). A negation right before it ("I don't need to talk to anyone") cancels it, and past-tense
-reports ("I spoke to an agent yesterday") do not match. Pure: no Rasa, no model.
+reports ("I spoke to an agent yesterday") do not match. The company's own names (company.yml, passed in by the
+caller) stand where "your" does: "one of Acme's agents", "someone from Acme support", "an Acme agent". Pure: no Rasa,
+no model.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Optional
+from functools import lru_cache
+from typing import Optional, Sequence, Tuple
 
+# The company's names (company.yml) are replaced by this token before matching (`_clean`), so the grammar is the same
+# for every company; a token no customer types, and no word the grammar knows.
+COMPANY = "<company>"
+_CO = re.escape(COMPANY)
 # Who the customer wants. Bare "someone" / "anyone" only count with a contact verb and a request.
 _REAL = (
-    r"(?:(?:a|an|the|some|one|your|a\s+real|an\s+actual|a\s+live|a\s+proper|one\s+of\s+(?:your|the|brightwave(?:'s)?))\s+)?"
-    r"(?:(?:real|actual|live|proper|human)\s+)?"
+    rf"(?:(?:a|an|the|some|one|your|a\s+real|an\s+actual|a\s+live|a\s+proper|one\s+of\s+(?:your|the|{_CO}(?:'s)?))\s+)?"
+    rf"(?:{_CO}(?:'s)?\s+)?(?:(?:real|actual|live|proper|human)\s+)?"
 )
 _PERSON_NOUN = (
     r"(?:person|people|human(?:\s+being)?|humans|agent|representative|rep|operator|manager|supervisor|"
@@ -33,7 +40,7 @@ _PERSON_NOUN = (
     r"complaints?|escalations?|delivery|shipping|orders?)\s+(?:department|team|desk))"
 )
 _SOMEONE = r"(?:someone|somebody|anyone|anybody)"
-_FROM_YOU = r"(?:\s+(?:from|at|on|in|of)\s+(?:your|the|brightwave(?:'s)?)\s+(?:team|staff|company|store|shop|support|side|end|customer\s+service))"
+_FROM_YOU = rf"(?:\s+(?:from|at|on|in|of)\s+(?:your|the|{_CO}(?:'s)?)\s+(?:team|staff|company|store|shop|support|side|end|customer\s+service))"
 _NOT_A_BOT = r"who\s+(?:is|isn't|is\s+not)\s+(?:not\s+)?a\s+(?:bot|robot|machine)"
 PERSON = rf"(?:{_REAL}{_PERSON_NOUN}(?:{_FROM_YOU})?|{_SOMEONE}{_FROM_YOU}|{_SOMEONE}\s+(?:real|human|{_NOT_A_BOT}))"
 
@@ -165,13 +172,37 @@ def _spell_person_word(match: re.Match[str]) -> str:
     return word
 
 
-def _clean(text: str) -> str:
-    return _TOKEN.sub(_spell_person_word, " ".join(text.translate(_APOSTROPHES).lower().split()))
+@lru_cache(maxsize=16)
+def _company_mentions(names: tuple) -> "Optional[re.Pattern[str]]":
+    """The company's names (lower case, apostrophes straightened) as whole words, possessive included."""
+    words = sorted({" ".join(n.translate(_APOSTROPHES).lower().split()) for n in names if n.strip()}, key=len, reverse=True)
+    if not words:
+        return None
+    alternatives = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
+    return re.compile(rf"(?<![\w'])(?:{alternatives})(?![\w])")
 
 
-def asks_for_person(text: str) -> Optional[str]:
-    """The words that ask for a person, or None. Case, curly apostrophes and spacing do not matter."""
-    message = _clean(text)
+def _clean(text: str, company_names: Sequence[str] = ()) -> Tuple[str, str]:
+    """The message as the grammar reads it, and the first company name it mentioned (for the words returned)."""
+    message = " ".join(text.translate(_APOSTROPHES).lower().split())
+    mentions = _company_mentions(tuple(company_names))
+    said = ""
+    if mentions is not None:
+        found = mentions.search(message)
+        said = found.group(0) if found else ""
+        message = mentions.sub(COMPANY, message)
+    return _TOKEN.sub(_spell_person_word, message), said
+
+
+def asks_for_person(text: str, company_names: Sequence[str] = ()) -> Optional[str]:
+    """The words that ask for a person, or None. Case, curly apostrophes and spacing do not matter; `company_names`
+    (the profile's names and aliases) count as the company's side."""
+    message, said = _clean(text, company_names)
+    words = _matched_words(message)
+    return words.replace(COMPANY, said) if words and said else words
+
+
+def _matched_words(message: str) -> Optional[str]:
     if not message or len(message) > 2000:  # an essay is not a request; the NLU still classifies it
         return None
     short = _SHORT.match(message)

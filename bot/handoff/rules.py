@@ -1,4 +1,5 @@
-"""The handoff settings (`handoff.yml`): triggers, business hours and queue figures, in one place."""
+"""The handoff settings (`handoff.yml`): triggers and queue figures; the business hours come from the company
+profile (`company.yml`, bot/company.py) unless `handoff.yml` still has its own `hours:` section, which wins."""
 from __future__ import annotations
 
 import re
@@ -8,6 +9,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 
 import yaml
 
+from bot.company import CompanyProfile, load_company
 from bot.errors import ConfigurationError
 from bot.handoff.hours import BusinessHours
 from bot.settings import rules_path
@@ -41,9 +43,12 @@ class HandoffRules:
     default_wait_minutes: int = 3
     recent_handoffs: int = 50
     offline_reply_hours: int = 24
+    # what customers call the company (company.yml): the person-request grammar reads "one of Acme's agents"
+    company_names: Tuple[str, ...] = ()
 
     @classmethod
-    def from_mapping(cls, config: Mapping) -> "HandoffRules":
+    def from_mapping(cls, config: Mapping, company: Optional[CompanyProfile] = None) -> "HandoffRules":
+        """Validate handoff.yml's mapping; hours from its own `hours:` section if it has one, else the company's."""
         unknown = set(config) - {"triggers", "hours", "queue"}
         if unknown:
             raise ValueError(f"unknown section(s) {', '.join(sorted(unknown))}")
@@ -64,7 +69,7 @@ class HandoffRules:
             raise ValueError("triggers.frustration: expected a mapping of settings")
         try:
             return cls(
-                hours=BusinessHours.from_mapping(config.get("hours") or {}),
+                hours=_hours(config, company),
                 kb_misses_in_a_row=_positive(triggers, "kb_misses_in_a_row", 2),
                 not_helpful_in_a_row=_positive(triggers, "not_helpful_in_a_row", 2),
                 fallback_failed=bool(triggers.get("fallback_failed", True)),
@@ -75,6 +80,7 @@ class HandoffRules:
                 default_wait_minutes=_positive(queue, "default_wait_minutes", 3),
                 recent_handoffs=_positive(queue, "recent_handoffs", 50),
                 offline_reply_hours=_positive(queue, "offline_reply_hours", 24),
+                company_names=company.names if company else (),
             )
         except (TypeError, ValueError) as error:
             raise ValueError(str(error)) from None
@@ -84,6 +90,14 @@ class HandoffRules:
         return next((topic.name for topic in self.policy_topics if topic.matches(text)), None)
 
 
+def _hours(config: Mapping, company: Optional[CompanyProfile]) -> BusinessHours:
+    if "hours" in config:  # the pre-company.yml place, and the tests' and benchmarks' always-open copies
+        return BusinessHours.from_mapping(config.get("hours") or {})
+    if company is not None and company.hours is not None:
+        return company.hours
+    return BusinessHours.from_mapping({})  # no hours anywhere: never open, every request becomes an offline ticket
+
+
 def _positive(section: Mapping, key: str, default: int) -> int:
     value = section.get(key, default)
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -91,9 +105,11 @@ def _positive(section: Mapping, key: str, default: int) -> int:
     return value
 
 
-def load_rules(path: Optional[Path] = None) -> HandoffRules:
-    """Read and validate the handoff settings; a mistake names the file and the setting."""
+def load_rules(path: Optional[Path] = None, company: Optional[CompanyProfile] = None) -> HandoffRules:
+    """Read and validate the handoff settings, with the company profile's hours and names (COMPANY_PROFILE when
+    `company` is not given); a mistake names the file and the setting."""
     path = path or rules_path()
+    company = company or load_company()
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as error:
@@ -101,6 +117,6 @@ def load_rules(path: Optional[Path] = None) -> HandoffRules:
     if not isinstance(raw, dict):
         raise ConfigurationError(f"{path}: expected a mapping with triggers, hours and queue")
     try:
-        return HandoffRules.from_mapping(raw)
+        return HandoffRules.from_mapping(raw, company)
     except ValueError as error:
         raise ConfigurationError(f"{path}: {error}") from None

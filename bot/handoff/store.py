@@ -68,7 +68,7 @@ handoffs = sa.Table(
     sa.Column("customer_verified", sa.Boolean, nullable=False, default=False),
     sa.Column("frustration", sa.Float, nullable=False, default=0.0),
     sa.Column("agent_id", sa.Integer, sa.ForeignKey("agents.id")),
-    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False, index=True),  # the insights dashboard's periods
     sa.Column("assigned_at", sa.DateTime),
     sa.Column("resolved_at", sa.DateTime),
     sa.Column("abandoned_at", sa.DateTime),
@@ -119,7 +119,7 @@ tickets = sa.Table(
     sa.Column("reason", sa.String(32), nullable=False),
     sa.Column("packet", sa.Text, nullable=False),
     sa.Column("state", sa.String(16), nullable=False),
-    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False, index=True),
     sa.Column("closed_at", sa.DateTime),
 )
 
@@ -130,7 +130,7 @@ csat_ratings = sa.Table(
     sa.Column("conversation_id", sa.String(255), nullable=False, index=True),
     sa.Column("handoff_id", sa.Integer, sa.ForeignKey("handoffs.id")),
     sa.Column("rating", sa.Integer, nullable=False),
-    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("at", sa.DateTime, nullable=False, index=True),
 )
 
 

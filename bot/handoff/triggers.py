@@ -20,7 +20,7 @@ from bot.handoff.rules import HandoffRules
 # Messages that are not the customer speaking their mind (button payloads are skipped too, "/answer_helped"
 # among them). A rating typed in words is the customer's own ("Super helpful, thanks so much" after steps they had
 # already tried, read as `answer_helped`): its frustration counts like any message's.
-IGNORED_INTENTS = ("handoff_resolved", "csat_rating")
+IGNORED_INTENTS = ("handoff_resolved", "csat_rating", "nps_score", "proactive_message")
 # The customer's rating that an answer did not help: the message after it is read as following a failure.
 ANSWER_FAILED_INTENTS = ("answer_not_helpful",)
 # Inside a form, answers to its questions count only with an unmistakable cue.
@@ -107,7 +107,7 @@ def latest_customer_text(events: Sequence[Mapping[str, Any]]) -> str:
 def decide(events: Sequence[Mapping[str, Any]], rules: HandoffRules) -> Optional[Trigger]:
     """The handoff the latest customer message calls for, if any."""
     # Checked on the raw latest message, form answer or not: a request for a person is always honoured.
-    asked = asks_for_person(latest_customer_text(events))
+    asked = asks_for_person(latest_customer_text(events), rules.company_names)
     if asked:
         return Trigger(CUSTOMER_REQUEST, f'asked for a person ("{asked}")')
     turns = conversation_turns(events)

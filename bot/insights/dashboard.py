@@ -20,8 +20,12 @@ What each figure counts:
   (customer_request, not_confident, kb_no_answer, not_helpful, frustrated, policy_topic; `REASON_GROUPS` maps them
   to the issue's asked / low confidence / help-centre miss / frustrated / policy); rate = handoffs / conversations.
 - **offline tickets**: tickets created in the bucket.
-- **CSAT**: ratings (1-5) given in the bucket, their count per value and average. `csat_ratings` has no comment
-  column, so there are no comments to list.
+- **CSAT**: ratings (1-5) given in the bucket, their count per value and average.
+- **NPS** (asked of the share of resolved conversations `feedback.yml` names, bot/insights/feedback.py): answers
+  (0-10) given in the bucket; promoters 9-10, passives 7-8, detractors 0-6; NPS = (promoters - detractors) /
+  answers x 100, from -100 to 100; and the count per score.
+- **comments**: what customers wrote with a CSAT or NPS answer (`feedback_comments`), newest first, masked like the
+  transcripts (`mask_for_leads`), each with its conversation.
 - **agent times** (handoffs created in the bucket): first reply = first `handoff_messages` row by an agent minus
   the handoff's creation; resolution = `resolved_at - created_at` of resolved handoffs; p50/p90 are nearest-rank
   (the smallest value with at least p % of the values at or below it). Abandoned = handoffs now `abandoned`, and
@@ -68,8 +72,21 @@ from bot.handoff.models import (
     RESOLVED,
 )
 from bot.handoff.store import csat_ratings, handoff_messages, handoffs, tickets
+from bot.insights.feedback import (
+    CSAT,
+    DETRACTOR,
+    NPS,
+    NPS_MAX,
+    NPS_MIN,
+    PASSIVE,
+    PROMOTER,
+    feedback_comments,
+    nps_band,
+    nps_scores,
+)
 from bot.insights.log import ANSWERED, CLARIFIED, RATED, UNANSWERED, knowledge_events
-from bot.insights.sql import CHANNELS, channel_filter, seconds_between
+from bot.insights.sql import CHANNELS, channel_filter, channel_of, seconds_between
+from bot.privacy import mask_for_leads
 from bot.store.directory import create_engine
 
 DAY, WEEK, PERIOD = "day", "week", "period"
@@ -106,6 +123,16 @@ events = sa.Table(
     sa.Column("action_name", sa.String(255)),  # ActionExecuted's action; SlotSet's slot name (Rasa stores data["name"])
     sa.Column("data", sa.Text),  # the event as JSON
 )
+# What the figures read Rasa's events by: customer messages of a period (with who and which intent, so those figures
+# are read from the index alone) and HandoffPolicy's SlotSet of a period. Rasa's own table has only its sender_id
+# index; `ensure_tracker_indexes` adds these to the tracker store (bot/store/tracker_store.py does at Rasa's start).
+TRACKER_INDEXES = (
+    sa.Index("ix_events_type_timestamp", events.c.type_name, events.c.timestamp, events.c.sender_id, events.c.intent_name),
+    sa.Index("ix_events_type_action_timestamp", events.c.type_name, events.c.action_name, events.c.timestamp),
+)
+COMMENTS_SHOWN = 100  # the newest comments of the period on the page; the CSV has up to COMMENTS_EXPORTED
+COMMENTS_EXPORTED = 10_000
+NPS_BANDS = (PROMOTER, PASSIVE, DETRACTOR)
 
 
 # SQL pieces both engines need and SQLAlchemy does not have -----------------------------------------------
@@ -275,6 +302,34 @@ class CsatShare:
 
 
 @dataclass(frozen=True)
+class NpsRow:
+    start: datetime
+    answers: int
+    promoters: int  # 9-10
+    passives: int  # 7-8
+    detractors: int  # 0-6
+    nps: Optional[float]  # (promoters - detractors) / answers x 100; None without answers
+
+
+@dataclass(frozen=True)
+class NpsShare:
+    score: int  # 0-10
+    band: str  # promoter | passive | detractor
+    count: int
+    share: Optional[float]
+
+
+@dataclass(frozen=True)
+class CommentRow:
+    at: datetime
+    conversation_id: str
+    channel: str
+    survey: str  # csat | nps
+    score: int
+    text: str  # personal details masked
+
+
+@dataclass(frozen=True)
 class AgentTimesRow:
     start: datetime
     handoffs: int
@@ -337,6 +392,9 @@ class Dashboard:
     handoff_reasons: Tuple[HandoffReasonRow, ...]
     csat: Tuple[CsatRow, ...]
     csat_distribution: Tuple[CsatShare, ...]
+    nps: Tuple[NpsRow, ...]
+    nps_distribution: Tuple[NpsShare, ...]
+    comments: Tuple[CommentRow, ...]  # the newest COMMENTS_SHOWN of the period
     agent_times: Tuple[AgentTimesRow, ...]
     queue: Tuple[QueueHourRow, ...]
     knowledge: Tuple[KnowledgeRow, ...]
@@ -348,7 +406,7 @@ class Dashboard:
 FIGURES = (
     "conversations", "contained", "with_person", "handoffs", "offline_tickets", "csat", "replied", "resolved",
     "abandoned", "queue", "answered", "clarified", "unanswered", "helpful", "not_helpful", "intent", "fallback",
-    "frustrated", "frustrated_handed_off", "frustrated_ticket", "frustrated_stayed_with_bot",
+    "frustrated", "frustrated_handed_off", "frustrated_ticket", "frustrated_stayed_with_bot", "nps", "comments",
 )
 
 
@@ -378,6 +436,7 @@ class InsightsDashboard:
             conversations=self.conversations(period, conversations),
             handoff_reasons=self.handoff_reasons(period, conversations),
             csat=self.csat(period), csat_distribution=self.csat_distribution(period),
+            nps=self.nps(period), nps_distribution=self.nps_distribution(period), comments=self.comments(period),
             agent_times=self.agent_times(period), queue=self.queue_by_hour(period),
             knowledge=self.knowledge(period), intents=self.intents(period),
             frustration=self.frustration(period, conversations))
@@ -484,6 +543,49 @@ class InsightsDashboard:
         total = sum(counts.values())
         return tuple(CsatShare(r, counts.get(r, 0), _share(counts.get(r, 0), total)) for r in range(1, 6))
 
+    # NPS and comments ------------------------------------------------------------------------------------
+
+    def nps(self, period: Period) -> Tuple[NpsRow, ...]:
+        """NPS answers per bucket: promoters, passives, detractors and the score (the trend)."""
+        n = nps_scores.c
+        bucket = _app_bucket(n.at, period)
+
+        def count(condition):  # noqa: ANN001, ANN202
+            return sa.func.sum(sa.case((condition, 1), else_=0))
+
+        query = (sa.select(bucket, sa.func.count(), count(n.score >= 9), count(n.score.between(7, 8)), count(n.score <= 6))
+                 .where(_in_app(n.at, period.since, period.until), channel_filter(n.conversation_id, period.channel))
+                 .group_by(bucket))
+        with self._app.connect() as conn:
+            found = {int(row[0]): tuple(int(v or 0) for v in row[1:]) for row in conn.execute(query)}
+        rows = []
+        for i, start in enumerate(period.starts()):
+            answers, promoters, passives, detractors = found.get(i, (0, 0, 0, 0))
+            score = (promoters - detractors) * 100 / answers if answers else None
+            rows.append(NpsRow(start, answers, promoters, passives, detractors, score))
+        return tuple(rows)
+
+    def nps_distribution(self, period: Period) -> Tuple[NpsShare, ...]:
+        n = nps_scores.c
+        query = (sa.select(n.score, sa.func.count())
+                 .where(_in_app(n.at, period.since, period.until), channel_filter(n.conversation_id, period.channel))
+                 .group_by(n.score))
+        with self._app.connect() as conn:
+            counts = {int(score): int(k) for score, k in conn.execute(query)}
+        total = sum(counts.values())
+        return tuple(NpsShare(score, nps_band(score), counts.get(score, 0), _share(counts.get(score, 0), total))
+                     for score in range(NPS_MIN, NPS_MAX + 1))
+
+    def comments(self, period: Period, limit: int = COMMENTS_SHOWN) -> Tuple[CommentRow, ...]:
+        """The newest comments of the period (CSAT and NPS), personal details masked."""
+        c = feedback_comments.c
+        query = (sa.select(c.at, c.conversation_id, c.survey, c.score, c.text)
+                 .where(_in_app(c.at, period.since, period.until), channel_filter(c.conversation_id, period.channel))
+                 .order_by(c.at.desc(), c.id.desc()).limit(limit))
+        with self._app.connect() as conn:
+            return tuple(CommentRow(at, cid, channel_of(cid), survey, int(score), mask_for_leads(text))
+                         for at, cid, survey, score, text in conn.execute(query))
+
     # agents -----------------------------------------------------------------------------------------------
 
     def agent_times(self, period: Period) -> Tuple[AgentTimesRow, ...]:
@@ -586,15 +688,22 @@ class InsightsDashboard:
         """The most frequent intents of the period with their NLU fallback rate (None: no tracker store)."""
         if self._tracker is None:
             return None
-        intent = _meant_intent()
-        fallback = sa.func.sum(sa.case((events.c.intent_name == NLU_FALLBACK, 1), else_=0))
-        query = (sa.select(intent.label("intent"), sa.func.count().label("n"), fallback)
-                 .where(events.c.type_name == USER_EVENT, _in_tracker(period.since, period.until),
-                        channel_filter(events.c.sender_id, period.channel))
-                 .group_by(intent).order_by(sa.func.count().desc(), intent).limit(limit or self.top_intents))
+        # Two GROUP BYs instead of one over `_meant_intent()`: messages per stated intent come from the index alone
+        # (ix_events_type_timestamp), and only the nlu_fallback ones open their JSON for the guess. A message without
+        # an intent (none is written so) has nothing to show and is left out.
+        where = (events.c.type_name == USER_EVENT, _in_tracker(period.since, period.until),
+                 channel_filter(events.c.sender_id, period.channel), events.c.intent_name.is_not(None))
+        guess = sa.func.coalesce(runner_up_intent(events.c.data), NLU_FALLBACK)
+        stated = sa.select(events.c.intent_name, sa.func.count()).where(*where).group_by(events.c.intent_name)
+        guessed = (sa.select(guess, sa.func.count()).where(*where, events.c.intent_name == NLU_FALLBACK).group_by(guess))
         with self._tracker.connect() as conn:
-            return tuple(IntentRow(str(name), int(n), int(f or 0), _share(int(f or 0), int(n)))
-                         for name, n, f in conn.execute(query))
+            messages = {str(name): int(n) for name, n in conn.execute(stated)}
+            fallbacks = {str(name): int(n) for name, n in conn.execute(guessed)} if NLU_FALLBACK in messages else {}
+        messages.pop(NLU_FALLBACK, None)  # each counts for the NLU's guess, below
+        for name, n in fallbacks.items():
+            messages[name] = messages.get(name, 0) + n
+        top = sorted(messages.items(), key=lambda item: (-item[1], item[0]))[:limit or self.top_intents]
+        return tuple(IntentRow(name, n, fallbacks.get(name, 0), _share(fallbacks.get(name, 0), n)) for name, n in top)
 
     # frustration ------------------------------------------------------------------------------------------
 
@@ -711,6 +820,22 @@ class InsightsDashboard:
             if key is not None:
                 where.append(c.rating == int(key))
             return sa.select(c.conversation_id).where(*where).distinct()
+        if figure == "nps":  # key: a score (0-10) or a band
+            n = nps_scores.c
+            where = [_in_app(n.at, since, until), channel_filter(n.conversation_id, period.channel)]
+            if key in NPS_BANDS:
+                where.append({PROMOTER: n.score >= 9, PASSIVE: n.score.between(7, 8), DETRACTOR: n.score <= 6}[key])
+            elif key is not None:
+                where.append(n.score == int(key))
+            return sa.select(n.conversation_id).where(*where).distinct()
+        if figure == "comments":  # key: the survey (csat or nps)
+            m = feedback_comments.c
+            where = [_in_app(m.at, since, until), channel_filter(m.conversation_id, period.channel)]
+            if key is not None:
+                if key not in (CSAT, NPS):
+                    raise ValueError(f"the key of comments is {CSAT} or {NPS}")
+                where.append(m.survey == key)
+            return sa.select(m.conversation_id).where(*where).distinct()
         if figure in ("answered", "clarified", "unanswered", "helpful", "not_helpful"):
             kind = {"helpful": RATED, "not_helpful": RATED}.get(figure, figure)
             where = [e.kind == kind, _in_app(e.at, since, until), channel_filter(e.conversation_id, period.channel)]
@@ -756,6 +881,17 @@ class InsightsDashboard:
         return sa.select(h.conversation_id).where(
             h.created_at < origin + timedelta(hours=hours), target <= hours,
             sa.or_(left.is_(None), waits_until_target), channel_filter(h.conversation_id, period.channel)).distinct()
+
+
+def ensure_tracker_indexes(engine: sa.engine.Engine) -> None:
+    """Add TRACKER_INDEXES to Rasa's events table where it exists and they do not (idempotent)."""
+    inspector = sa.inspect(engine)
+    if not inspector.has_table(events.name):
+        return
+    present = {index["name"] for index in inspector.get_indexes(events.name)}
+    for index in TRACKER_INDEXES:
+        if index.name not in present:
+            index.create(engine, checkfirst=True)
 
 
 def _meant_intent():  # noqa: ANN202

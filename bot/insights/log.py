@@ -57,7 +57,7 @@ knowledge_events = sa.Table(
     sa.Column("conversation_id", sa.String(128), nullable=False, index=True),
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("question", sa.Text, nullable=False),
-    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("at", sa.DateTime, nullable=False, index=True),  # the insights dashboard's periods
     sa.Column("article_id", sa.String(128), index=True),
     sa.Column("score", sa.Float),
     sa.Column("helpful", sa.Boolean),

@@ -3,7 +3,8 @@
 `seed(app_url, tracker_url, conversations=100_000)` writes N conversations over the last `days` days: Rasa
 tracker events (the `events` table of Rasa's SQLTrackerStore, created with Rasa's own metadata), and in the app
 database the handoffs of every reason with agent replies, resolutions and abandonments, offline tickets, CSAT
-ratings and help-centre events. The shapes are what the product writes (actions/handoff.py, actions/knowledge.py,
+ratings, NPS scores (for the conversations `NPS_RULES` picks, as feedback.yml would), the comments typed with
+either, and help-centre events. The shapes are what the product writes (actions/handoff.py, actions/knowledge.py,
 bot/policies/handoff_policy.py): a frustration handoff is preceded by `SlotSet("handoff_reason", "frustrated")`,
 a queued handoff by `action_handoff` and a `pause`, an unsure message has intent `nlu_fallback` with the guess
 second in its ranking. A fixed seed gives the same history for the same arguments.
@@ -42,7 +43,8 @@ from bot.handoff.models import (
 )
 from bot.handoff.store import agents, csat_ratings, handoff_messages, handoffs, tickets
 from bot.handoff.store import metadata as handoff_metadata
-from bot.insights.dashboard import epoch, events, tracker_metadata
+from bot.insights.dashboard import ensure_tracker_indexes, epoch, events, tracker_metadata
+from bot.insights.feedback import AFTER, CSAT, NPS, FeedbackRules, feedback_comments, nps_scores
 from bot.insights.log import ANSWERED, CLARIFIED, RATED, UNANSWERED, knowledge_events
 from bot.insights.log import metadata as insight_metadata
 from bot.slack.places import PREFIX as SLACK_PREFIX
@@ -67,6 +69,15 @@ OFFLINE_SHARE = 0.15  # nobody available: the offline form instead of the queue
 TICKET_SHARE = 0.7  # of offline forms, the ones the customer completes
 CSAT_SHARE = 0.6  # of resolved handoffs, the ones rated
 CSAT_WEIGHTS = (0.06, 0.06, 0.13, 0.30, 0.45)
+NPS_RULES = FeedbackRules(nps_share=0.3, nps_when=AFTER)  # which resolved conversations are asked NPS
+NPS_SHARE = 0.7  # of those asked, the ones who answer
+NPS_WEIGHTS = (0.03, 0.01, 0.02, 0.03, 0.03, 0.06, 0.07, 0.12, 0.18, 0.22, 0.23)  # 0..10
+COMMENT_SHARE = 0.3  # of answers, the ones typed with words
+COMMENTS = {  # by how the customer rated: low, middle, high
+    0: ("still not sorted, and nobody called me back", "took forever to reach anyone", "1, the agent did not read my messages"),
+    1: ("fine in the end but the wait was long", "ok, I had to explain it twice"),
+    2: ("Maya sorted it quickly, thanks!", "really helpful, would recommend", "fast and friendly"),
+}
 AGENT_EMAILS = tuple(f"synthetic-agent-{n}@brightwave.example" for n in range(1, 9))
 # customer traffic per hour of the day (UTC): quiet at night, busiest late morning and evening
 HOURLY = (1, 1, 1, 1, 1, 2, 3, 5, 8, 10, 11, 11, 10, 9, 9, 9, 9, 8, 8, 8, 7, 5, 3, 2)
@@ -86,6 +97,8 @@ class SeedSummary:
     handoffs: int
     tickets: int
     ratings: int
+    nps: int
+    comments: int
     knowledge_events: int
     since: datetime
     until: datetime
@@ -100,6 +113,7 @@ def create_schemas(app: sa.engine.Engine, tracker: sa.engine.Engine) -> None:
         SQLTrackerStore.Base.metadata.create_all(tracker)
     except ImportError:
         tracker_metadata.create_all(tracker)
+    ensure_tracker_indexes(tracker)  # what the product's tracker store adds (bot/store/tracker_store.py)
 
 
 def seed(app_url: str, tracker_url: str, conversations: int = 100_000, days: int = 90,
@@ -123,7 +137,7 @@ def seed_engines(app: sa.engine.Engine, tracker: sa.engine.Engine, conversations
     agent_ids = _agents(app, since)
     with app.connect() as conn:  # ids picked here so messages and ratings can point at their handoff at once
         next_handoff = int(conn.execute(sa.select(sa.func.max(handoffs.c.id))).scalar() or 0) + 1
-    totals = dict(events=0, handoffs=0, tickets=0, ratings=0, knowledge_events=0)
+    totals = dict(events=0, handoffs=0, tickets=0, ratings=0, nps=0, comments=0, knowledge_events=0)
     for first in range(0, conversations, CHUNK):
         batch = _Batch(rng, since, until, agent_ids, next_handoff)
         for n in range(first, min(first + CHUNK, conversations)):
@@ -133,11 +147,13 @@ def seed_engines(app: sa.engine.Engine, tracker: sa.engine.Engine, conversations
             conn.execute(sa.insert(events), batch.events)
         with app.begin() as conn:
             for table, rows in ((handoffs, batch.handoffs), (handoff_messages, batch.messages), (tickets, batch.tickets),
-                                (csat_ratings, batch.ratings), (knowledge_events, batch.knowledge)):
+                                (csat_ratings, batch.ratings), (nps_scores, batch.nps), (feedback_comments, batch.comments),
+                                (knowledge_events, batch.knowledge)):
                 if rows:
                     conn.execute(sa.insert(table), rows)
         for name, rows in (("events", batch.events), ("handoffs", batch.handoffs), ("tickets", batch.tickets),
-                           ("ratings", batch.ratings), ("knowledge_events", batch.knowledge)):
+                           ("ratings", batch.ratings), ("nps", batch.nps), ("comments", batch.comments),
+                           ("knowledge_events", batch.knowledge)):
             totals[name] += len(rows)
     if app.dialect.name == "postgresql":  # explicit ids leave the serial behind: the product's next insert must not clash
         with app.begin() as conn:
@@ -178,6 +194,8 @@ class _Batch:
         self.messages: List[Dict[str, Any]] = []
         self.tickets: List[Dict[str, Any]] = []
         self.ratings: List[Dict[str, Any]] = []
+        self.nps: List[Dict[str, Any]] = []
+        self.comments: List[Dict[str, Any]] = []
         self.knowledge: List[Dict[str, Any]] = []
 
     # tracker events, as Rasa's SQLTrackerStore.save writes them ------------------------------------------------
@@ -326,6 +344,20 @@ class _Batch:
             rating = rng.choices(range(1, 6), CSAT_WEIGHTS)[0]
             self._user(cid, rated, "csat_rating", channel)
             self.ratings.append(dict(conversation_id=cid, handoff_id=handoff_id, rating=rating, at=rated))
+            self._comment(cid, rated, CSAT, rating, 0 if rating <= 2 else 1 if rating == 3 else 2)
+            if NPS_RULES.asks_nps(cid):  # the question follows the rating (actions/handoff.py, actions/feedback.py)
+                answered = rated + timedelta(seconds=rng.uniform(5, 60))
+                if rng.random() < NPS_SHARE and answered < self.until:
+                    score = rng.choices(range(11), NPS_WEIGHTS)[0]
+                    self._user(cid, answered, "nps_score", channel)
+                    self._action(cid, answered + timedelta(seconds=0.2), "action_record_nps")
+                    self.nps.append(dict(conversation_id=cid, handoff_id=handoff_id, score=score, at=answered))
+                    self._comment(cid, answered, NPS, score, 0 if score <= 6 else 1 if score <= 8 else 2)
+
+    def _comment(self, cid: str, at: datetime, survey: str, score: int, mood: int) -> None:
+        if self.rng.random() < COMMENT_SHARE:
+            text = f"{score}, {self.rng.choice(COMMENTS[mood])}"
+            self.comments.append(dict(conversation_id=cid, survey=survey, score=score, text=text, at=at))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:

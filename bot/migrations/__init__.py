@@ -30,13 +30,14 @@ FIRST = "0001"  # the tables as the releases before migrations made them
 def metadata() -> List[sa.MetaData]:
     """Every table of the app database, by the module that owns it."""
     from bot.handoff import store as handoff
-    from bot.insights import gaps  # noqa: F401
+    from bot.insights import feedback, gaps  # noqa: F401 - they add their tables to the insights metadata
     from bot.insights import log as insights  # gaps.py adds its tables to this metadata
     from bot.knowledge import revisions
+    from bot.proactive import store as proactive
     from bot.slack import store as slack
     from bot.store import guessing
 
-    return [handoff.metadata, insights.metadata, revisions.metadata, slack.metadata, guessing.metadata]
+    return [handoff.metadata, insights.metadata, revisions.metadata, slack.metadata, guessing.metadata, proactive.metadata]
 
 
 def config(url: str) -> Config:

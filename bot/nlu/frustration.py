@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import threading
 from collections.abc import Sequence
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     from bot.embeddings import Embedder
+
+logger = logging.getLogger(__name__)
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "frustration_examples"
 FRUSTRATED_FILE = "frustrated.txt"
@@ -199,7 +202,7 @@ _UPSET = re.compile(
     r"|(?:^|[.!?]\s+)(?:(?:really|very|so|truly|deeply|hugely|massively|extremely|incredibly|honestly|just|pretty|quite|"
     r"bitterly|utterly|absolutely)\s+)*(?:disappointed|disappointing|gutted|let down|fuming|furious|livid|annoyed|frustrated|fed up)\b"
     r"|\b(?:I|we|I'd|we'd|I had|we had) (?:honestly |really |frankly |genuinely )?expected (?:a lot |much |far |way |so much |a bit |a little )?"
-    r"(?:better|more) (?:than this|from (?:you|a company|a shop|brightwave))\b"
+    r"(?:better|more) (?:than this|from (?:you|a company|a shop|<company>))(?!\w)"
     r"|\b(?:I'?ve|I have) had (?:it|enough)\b|\bfed up\b|\bsick and tired\b|\bat my wits'? end\b"
     # despair: "I honestly don't know why I bother", "I give up", "what's even the point"
     r"|\b(?:don'?t|do not) know why I (?:even )?bother\b|\bwhy do I (?:even )?bother\b|\bI (?:give|am giving|'m giving) up\b"
@@ -295,7 +298,20 @@ def sounds_sarcastic(text: str) -> bool:
 
 
 def says_upset(text: str) -> bool:
-    return _UPSET.search(text) is not None
+    return _UPSET.search(_company_as_token(text)) is not None
+
+
+def _company_as_token(text: str) -> str:
+    """The company's names (company.yml) as "<company>", where the cues expect the company ("better from Acme")."""
+    from bot.company import current_company  # the profile is read on first use, never at import
+    from bot.errors import ConfigurationError
+
+    try:
+        mentions = current_company().mention_pattern()
+    except ConfigurationError as error:  # the policy's load of the same file fails loudly; the cue just goes without
+        logger.warning("frustration cues without the company's name: %s", error)
+        return text
+    return mentions.sub("<company>", text)
 
 
 def says_long_wait(text: str) -> bool:

@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 HANDOFF_ACTION = "action_handoff"
 # loops during which a handoff is already under way or pointless
 QUIET_LOOPS = ("offline_form",)
-QUIET_INTENTS = ("request_human", "handoff_resolved", "csat_rating", "session_start")
+QUIET_INTENTS = ("request_human", "handoff_resolved", "csat_rating", "nps_score", "session_start", "proactive_message")
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)

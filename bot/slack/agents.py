@@ -64,8 +64,9 @@ class SlackUsers:
 
 class SlackAgents:
     def __init__(self, handoff: HandoffService, store: SlackStore, client: AsyncWebClient, users: SlackUsers,
-                 channel: str, desk_url: str, clock: Callable[[], datetime]) -> None:
+                 channel: str, desk_url: str, clock: Callable[[], datetime], company: str = "") -> None:
         self.handoff = handoff
+        self.company = company  # the company's short name (company.yml), on every post
         self.store = store
         self.client = client
         self.users = users
@@ -120,7 +121,7 @@ class SlackAgents:
             if not await asyncio.to_thread(self.store.reserve_post, handoff.id, self.channel, handoff.state,
                                            handoff.agent_id, self.clock()):
                 return  # another process is posting it
-            text, blocks = handoff_post(handoff, self.desk_url)
+            text, blocks = handoff_post(handoff, self.desk_url, self.company)
             try:
                 response = await self.client.chat_postMessage(channel=self.channel, text=text, blocks=blocks,
                                                               unfurl_links=False)
@@ -135,7 +136,7 @@ class SlackAgents:
             return  # still being posted by another process
         if (post.state, post.agent_id) != (handoff.state, handoff.agent_id):
             if await asyncio.to_thread(self.store.move_state, post, handoff.state, handoff.agent_id):
-                text, blocks = handoff_post(handoff, self.desk_url)
+                text, blocks = handoff_post(handoff, self.desk_url, self.company)
                 try:
                     await self.client.chat_update(channel=post.channel, ts=post.ts, text=text, blocks=blocks)
                 except SlackApiError as error:

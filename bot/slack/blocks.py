@@ -124,9 +124,10 @@ def _context(text: str) -> Dict[str, Any]:
 
 # what agents see -------------------------------------------------------------------------
 
-def handoff_post(handoff: Handoff, desk_url: str) -> Tuple[str, List[Dict[str, Any]]]:
+def handoff_post(handoff: Handoff, desk_url: str, company: str = "") -> Tuple[str, List[Dict[str, Any]]]:
     """The agents' channel post for a handoff: who, what they want, why, mood, what was tried; then
-    the state and the buttons that fit it (Claim while waiting, Resolve while assigned)."""
+    the state and the buttons that fit it (Claim while waiting, Resolve while assigned). `company`: the profile's
+    short name (company.yml), so a channel shared by several assistants says whose customer it is."""
     packet = handoff.packet or {}
     customer = packet.get("customer") or {}
     who = escape(handoff.customer_name or customer.get("name") or "Anonymous customer")
@@ -154,7 +155,8 @@ def handoff_post(handoff: Handoff, desk_url: str) -> Tuple[str, List[Dict[str, A
     ]
     if recent:
         blocks.append(_section("*Latest messages*\n" + recent))
-    blocks.append(_context(state + (" · reply in this thread to answer the customer" if handoff.state == ASSIGNED else "")))
+    blocks.append(_context((f"{escape(company)} support · " if company else "") + state
+                           + (" · reply in this thread to answer the customer" if handoff.state == ASSIGNED else "")))
     buttons: List[Dict[str, Any]] = []
     if handoff.state == WAITING:
         buttons.append({"type": "button", "action_id": "handoff_claim", "style": "primary",
@@ -170,7 +172,7 @@ def handoff_post(handoff: Handoff, desk_url: str) -> Tuple[str, List[Dict[str, A
     buttons.append({"type": "button", "action_id": "handoff_open", "url": link,
                     "text": {"type": "plain_text", "text": "Open in desk"}, "value": str(handoff.id)})
     blocks.append({"type": "actions", "block_id": f"handoff_{handoff.id}", "elements": buttons})
-    fallback = f"Handoff #{handoff.id} ({reason}): {who} — {state}"
+    fallback = (f"{escape(company)} handoff" if company else "Handoff") + f" #{handoff.id} ({reason}): {who} — {state}"
     return fallback, blocks
 
 

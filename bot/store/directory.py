@@ -6,13 +6,14 @@ the same protocol; the dialogue and the services do not change.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date, datetime
-from typing import FrozenSet, Iterable, List, Optional, Protocol, Sequence
+from typing import FrozenSet, Iterable, Iterator, List, Optional, Protocol, Sequence
 
 import sqlalchemy as sa
 
-from bot.errors import NotAllowed
+from bot.errors import NotAllowed, SupportError
 from bot.store.models import (
     Address,
     Customer,
@@ -39,6 +40,25 @@ class CapabilityMissing(NotAllowed):
         super().__init__(f"{backend} cannot do {capability!r}" + (f": {why}" if why else ""))
         self.capability = capability
         self.backend = backend
+
+
+class BackendError(SupportError):
+    """The order backend failed a request it should have served (it refused our credentials, answered with an
+    error); the message names the cause and the setting to check, for the operator, and never holds a secret."""
+
+
+class BackendUnavailable(BackendError):
+    """The order backend did not answer: down, unreachable, too slow, or throttling us past our retries.
+    Trying again in a few minutes may work, so that is what the customer is told (beside a person)."""
+
+
+class StoreUnavailable(BackendUnavailable):
+    """The demo store's database cannot be used (refused or dropped connections, a locked or missing file)."""
+
+
+# What SQLAlchemy raises when the database itself, not the query, is the problem: a server that refuses or drops
+# connections, a pool with none free, SQLite's unopenable or locked file (DBAPI OperationalError/InterfaceError).
+_DATABASE_DOWN = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
 
 
 def capabilities_of(directory: object) -> FrozenSet[str]:
@@ -157,6 +177,22 @@ class SqlCustomerDirectory:
     def __init__(self, engine: sa.engine.Engine) -> None:
         self._engine = engine
 
+    @contextmanager
+    def _connection(self, write: bool = False) -> Iterator[sa.engine.Connection]:
+        """A connection (a transaction when writing) whose database failures become `StoreUnavailable`.
+
+        The cause kept is the driver's own first line ("unable to open database file", "connection refused"): the
+        SQLAlchemy error's text also holds the statement and its parameters, i.e. a customer's email.
+        """
+        try:
+            with (self._engine.begin() if write else self._engine.connect()) as conn:
+                yield conn
+        except _DATABASE_DOWN as error:
+            cause = str(getattr(error, "orig", None) or error.__class__.__name__).strip().splitlines() or [""]
+            where = self._engine.url.render_as_string(hide_password=True)
+            raise StoreUnavailable(f"the store database {where} cannot be used: {cause[0][:200]} "
+                                   f"({error.__class__.__name__}); check STORE_DB_URL and the database") from None
+
     @classmethod
     def from_url(cls, url: str) -> "SqlCustomerDirectory":
         return cls(create_engine(url))
@@ -171,24 +207,24 @@ class SqlCustomerDirectory:
     # -- reads ---------------------------------------------------------------------------
 
     def get_customer(self, customer_id: str) -> Optional[Customer]:
-        with self._engine.connect() as conn:
+        with self._connection() as conn:
             row = conn.execute(sa.select(customers).where(customers.c.id == customer_id)).first()
         return _customer(row) if row else None
 
     def find_customer_by_email(self, email: str) -> Optional[Customer]:
-        with self._engine.connect() as conn:
+        with self._connection() as conn:
             row = conn.execute(
                 sa.select(customers).where(sa.func.lower(customers.c.email) == email.strip().lower())
             ).first()
         return _customer(row) if row else None
 
     def get_order(self, number: str) -> Optional[Order]:
-        with self._engine.connect() as conn:
+        with self._connection() as conn:
             row = conn.execute(sa.select(orders).where(orders.c.number == number)).first()
         return _order(row) if row else None
 
     def orders_for_customer(self, customer_id: str) -> List[Order]:
-        with self._engine.connect() as conn:
+        with self._connection() as conn:
             rows = conn.execute(
                 sa.select(orders)
                 .where(orders.c.customer_id == customer_id)
@@ -197,14 +233,14 @@ class SqlCustomerDirectory:
         return [_order(row) for row in rows]
 
     def returns_for_order(self, number: str) -> List[ReturnAuthorisation]:
-        with self._engine.connect() as conn:
+        with self._connection() as conn:
             rows = conn.execute(
                 sa.select(returns).where(returns.c.order_number == number).order_by(returns.c.created_at)
             ).all()
         return [ReturnAuthorisation(**row._asdict()) for row in rows]
 
     def refunds_for_order(self, number: str) -> List[Refund]:
-        with self._engine.connect() as conn:
+        with self._connection() as conn:
             rows = conn.execute(
                 sa.select(refunds).where(refunds.c.order_number == number).order_by(refunds.c.created_at)
             ).all()
@@ -218,11 +254,11 @@ class SqlCustomerDirectory:
         values: dict = {"status": status.value}
         if status is OrderStatus.CANCELLED:
             values["cancelled_at"] = at
-        with self._engine.begin() as conn:
+        with self._connection(write=True) as conn:
             conn.execute(sa.update(orders).where(orders.c.number == number).values(**values))
 
     def set_shipping_address(self, number: str, address: Address) -> None:
-        with self._engine.begin() as conn:
+        with self._connection(write=True) as conn:
             conn.execute(
                 sa.update(orders)
                 .where(orders.c.number == number)
@@ -230,11 +266,11 @@ class SqlCustomerDirectory:
             )
 
     def add_return(self, authorisation: ReturnAuthorisation) -> None:
-        with self._engine.begin() as conn:
+        with self._connection(write=True) as conn:
             conn.execute(sa.insert(returns).values(**asdict(authorisation)))
 
     def add_refund(self, refund: Refund) -> None:
-        with self._engine.begin() as conn:
+        with self._connection(write=True) as conn:
             conn.execute(sa.insert(refunds).values(**asdict(refund)))
 
     # -- seeding -------------------------------------------------------------------------

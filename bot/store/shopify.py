@@ -65,7 +65,8 @@ method after ``Retry-After`` (Shopify sends seconds such as "2.0", which urllib3
 `MAX_RETRY_AFTER`; a 5xx only for GET and PUT (a POST that failed on Shopify's side may still have cancelled or
 refunded, and REST has no idempotency key, so it is not sent twice); a refused connection for every method (nothing
 was sent); a read timeout never (the request may have been applied). What is left becomes a `ShopifyError` naming
-the request and the setting to check.
+the request and the setting to check: a `BackendError` of bot/store/directory.py, and `ShopifyUnavailable` a
+`BackendUnavailable`, which the actions turn into "try again in a few minutes, or a person" (actions/verification.py).
 """
 from __future__ import annotations
 
@@ -80,8 +81,16 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from bot.errors import ConfigurationError, SupportError
-from bot.store.directory import ADDRESS_CHANGES, CANCELLATIONS, REFUNDS, RETURNS, CapabilityMissing
+from bot.errors import ConfigurationError
+from bot.store.directory import (
+    ADDRESS_CHANGES,
+    CANCELLATIONS,
+    REFUNDS,
+    RETURNS,
+    BackendError,
+    BackendUnavailable,
+    CapabilityMissing,
+)
 from bot.store.models import Address, Customer, Order, OrderItem, OrderStatus, Refund, ReturnAuthorisation
 
 logger = logging.getLogger(__name__)
@@ -96,11 +105,11 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT"})  # sending these twice ch
 GATEWAY_NAMES = {"paypal": "PayPal", "shopify_payments": "Card", "bogus": "Test gateway"}
 
 
-class ShopifyError(SupportError):
+class ShopifyError(BackendError):
     """Shopify could not be asked, or answered with an error; the message names the request, never the token."""
 
 
-class ShopifyUnavailable(ShopifyError):
+class ShopifyUnavailable(ShopifyError, BackendUnavailable):
     """Shopify did not answer in time, was unreachable, kept failing (5xx) or kept throttling (429)."""
 
 

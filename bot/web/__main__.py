@@ -52,8 +52,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     # the embedding model and the sentence splitter load in the background, so the first publish or
     # "Try it" of a lead does not wait for them
     threading.Thread(target=knowledge.warm_up, name="kb-warm-up", daemon=True).start()
+    from bot.container import build_proactive
+    from bot.proactive.service import keep_sending
+
+    proactive = build_proactive(settings)
     app = create_app(handoff, SqlInsightLog.from_url(settings.app_db_url), settings, knowledge=knowledge,
-                     leads_insights=build_leads_insights(settings))
+                     leads_insights=build_leads_insights(settings), proactive=proactive)
+    # proactive messages that waited (quiet hours, the rate limit, a busy conversation) are sent when they fall due
+    threading.Thread(target=keep_sending, args=(proactive, app.state.stopping), name="proactive", daemon=True).start()
     mount_widget(app, settings)  # the widget's script, its history route and the demo store page
     # a resolved conversation whose hand-back failed (Rasa restarting) stays paused until this hands it back
     threading.Thread(target=keep_handing_back, args=(handoff, app.state.stopping), name="hand-backs", daemon=True).start()

@@ -4,27 +4,33 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
+from bot.company import load_company
 from bot.handoff.models import AGENT, LEAD
 from bot.handoff.service import HandoffService
 
+# at the domain of the company's support email (company.yml): lead@acme.example, agent@acme.example
 FIRST_ACCOUNTS = (
-    ("lead@brightwave.example", "Support lead", LEAD, "desk-lead-password"),
-    ("agent@brightwave.example", "Support agent", AGENT, "desk-agent-password"),
+    ("lead", "Support lead", LEAD, "desk-lead-password"),
+    ("agent", "Support agent", AGENT, "desk-agent-password"),
 )
 
 
-def bootstrap_accounts(handoff: HandoffService, secrets_dir: Path) -> List[Tuple[str, str, Path]]:
+def bootstrap_accounts(handoff: HandoffService, secrets_dir: Path, email_domain: Optional[str] = None) -> List[Tuple[str, str, Path]]:
     """Create a lead and an agent when there are no accounts at all; (email, role, password file) of each created.
+
+    Their emails are at `email_domain`, by default the domain of the support email in the company profile.
 
     The passwords are random and written to `secrets_dir` with mode 600 (a file already there is
     reused, so a half-finished earlier run does not leave a password nobody knows).
     """
     if handoff.store.list_agents():
         return []
+    domain = email_domain or load_company().support_email.rsplit("@", 1)[1]
     created = []
-    for email, name, role, file_name in FIRST_ACCOUNTS:
+    for local_part, name, role, file_name in FIRST_ACCOUNTS:
+        email = f"{local_part}@{domain}"
         path = secrets_dir / file_name
         handoff.ensure_agent(email, name, role, _password_file(path))
         created.append((email, role, path))

@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from bot.company import load_company
 from bot.container import KnowledgeUnavailable, LeadsInsights
 from bot.errors import NotAllowed, NotFound, SupportError
 from bot.handoff.service import SESSION_HOURS, AlreadyClaimed, DeliveryFailed, HandoffService, InvalidInput
@@ -28,11 +29,14 @@ from bot.insights.log import InsightLog
 from bot.insights.log import summary as knowledge_summary
 from bot.knowledge.errors import ArticleRefused, EditConflict
 from bot.knowledge.leads import LeadsKnowledge
+from bot.proactive.service import ProactiveService
 from bot.settings import Settings
 from bot.web import schemas as s
+from bot.web.brand import add_brand_routes
 from bot.web.events import LiveFeed
 from bot.web.insights_routes import add_insights_routes
 from bot.web.knowledge_routes import add_knowledge_routes
+from bot.web.proactive_routes import add_proactive_routes
 from bot.web.security import COOKIE, BodyTooLarge, Caller, LoginThrottle, SecurityHeaders, caller_dependency, csrf_token, refuse, secure_cookie
 
 logger = logging.getLogger(__name__)
@@ -76,12 +80,13 @@ class ArticleTitles:
 
 
 def create_app(handoff: HandoffService, insights: InsightLog, settings: Settings, *, poll_seconds: float = 1.0,
-               knowledge: Optional[LeadsKnowledge] = None, leads_insights: Optional[LeadsInsights] = None) -> FastAPI:
+               knowledge: Optional[LeadsKnowledge] = None, leads_insights: Optional[LeadsInsights] = None,
+               proactive: Optional[ProactiveService] = None) -> FastAPI:
     """The desk and its API; `poll_seconds` is how often the live feed looks for changes; `knowledge`: the leads'
     knowledge pages (bot/web/knowledge_routes.py); `leads_insights`: the insights dashboard (bot/web/insights_routes.py).
     Both are None only when the app is built to print its OpenAPI document."""
     app = FastAPI(
-        title="Brightwave agent desk API",
+        title="Agent desk API",
         version="1",
         description="The JSON API of the agent desk and the leads' console. Sign in with POST /api/auth/login, then send "
                     "the token as `Authorization: Bearer <token>` (or let a browser carry the session cookie). Errors are "
@@ -251,6 +256,11 @@ def create_app(handoff: HandoffService, insights: InsightLog, settings: Settings
 
     add_knowledge_routes(app, knowledge, caller, lead)
     add_insights_routes(app, leads_insights, lead, lambda: handoff.clock().date())
+    if proactive is not None:  # the store's order events (bot/web/proactive_routes.py), with the store's own token
+        add_proactive_routes(app, proactive, settings.store_api_token)
+
+    # the company's name, colour and logo for the pages and the widget (company.yml) -----------
+    add_brand_routes(app, load_company(settings.company_profile), settings.web_url)
 
     # the desk's pages -----------------------------------------------------------------------
 

@@ -33,6 +33,8 @@ Table = Literal[tuple(s.INSIGHT_ROWS)]  # type: ignore[misc]
 KEYS: Dict[str, tuple] = {
     "handoffs": (re.compile(r"[a-z][a-z_]{0,63}"), "a handoff reason such as customer_request or frustrated"),
     "csat": (re.compile(r"[1-5]"), "a rating from 1 to 5"),
+    "nps": (re.compile(r"[0-9]|10|promoter|passive|detractor"), "a score from 0 to 10, or promoter, passive or detractor"),
+    "comments": (re.compile(r"csat|nps"), "the survey: csat or nps"),
     "queue": (re.compile(r"[0-9]|1[0-9]|2[0-3]"), "an hour of the day from 0 to 23"),
     "intent": (re.compile(r"[^\x00-\x1f]{1,255}"), "an intent name"),
     "fallback": (re.compile(r"[^\x00-\x1f]{1,255}"), "an intent name"),
@@ -43,6 +45,9 @@ TABLES: Dict[str, tuple] = {
     "handoff_reasons": (d.HandoffReasonRow, lambda board, p: board.handoff_reasons(p)),
     "csat": (d.CsatRow, lambda board, p: board.csat(p)),
     "csat_distribution": (d.CsatShare, lambda board, p: board.csat_distribution(p)),
+    "nps": (d.NpsRow, lambda board, p: board.nps(p)),
+    "nps_distribution": (d.NpsShare, lambda board, p: board.nps_distribution(p)),
+    "comments": (d.CommentRow, lambda board, p: board.comments(p, limit=d.COMMENTS_EXPORTED)),
     "agent_times": (d.AgentTimesRow, lambda board, p: board.agent_times(p)),
     "queue": (d.QueueHourRow, lambda board, p: board.queue_by_hour(p)),
     "knowledge": (d.KnowledgeRow, lambda board, p: board.knowledge(p)),
@@ -84,7 +89,8 @@ def add_insights_routes(app: FastAPI, insights: Optional[LeadsInsights], lead: C
                       bucket_start: Optional[datetime] = Query(None, description="a bucket's start as the figures give it; "
                                                                                  "omit for the whole period"),
                       key: Optional[str] = Query(None, max_length=255, description="narrows the figure: a reason (handoffs), "
-                                                 "a rating (csat), an intent (intent, fallback), an hour of the day (queue)"),
+                                                 "a rating (csat), a score or band (nps), a survey (comments), "
+                                                 "an intent (intent, fallback), an hour of the day (queue)"),
                       limit: int = Query(50, ge=1, le=500),
                       chosen: d.Period = Depends(period)) -> s.InsightConversationsOut:
         _check_key(figure, key)

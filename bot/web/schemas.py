@@ -301,6 +301,31 @@ class CsatShareOut(BaseModel):
     share: Optional[float] = Field(None, description=SHARE)
 
 
+class NpsRowOut(BaseModel):
+    start: datetime = Field(..., description=BUCKET_START)
+    answers: int
+    promoters: int = Field(..., description="answers of 9 or 10")
+    passives: int = Field(..., description="answers of 7 or 8")
+    detractors: int = Field(..., description="answers from 0 to 6")
+    nps: Optional[float] = Field(None, description="(promoters - detractors) / answers x 100, from -100 to 100")
+
+
+class NpsShareOut(BaseModel):
+    score: int = Field(..., description="0-10")
+    band: str = Field(..., description="promoter | passive | detractor")
+    count: int
+    share: Optional[float] = Field(None, description=SHARE)
+
+
+class CommentRowOut(BaseModel):
+    at: datetime
+    conversation_id: str
+    channel: str = Field(..., description="website | slack")
+    survey: str = Field(..., description="csat | nps: the question the comment answered with its score")
+    score: int
+    text: str = Field(..., description="what the customer wrote with the score, personal details masked")
+
+
 class AgentTimesRowOut(BaseModel):
     start: datetime = Field(..., description=BUCKET_START)
     handoffs: int
@@ -358,6 +383,9 @@ class InsightsOut(BaseModel):
     handoff_reasons: List[HandoffReasonRowOut]
     csat: List[CsatRowOut]
     csat_distribution: List[CsatShareOut]
+    nps: List[NpsRowOut]
+    nps_distribution: List[NpsShareOut]
+    comments: List[CommentRowOut] = Field(..., description="the newest comments of the period (CSV: all of them)")
     agent_times: List[AgentTimesRowOut]
     queue: List[QueueHourRowOut]
     knowledge: List[KnowledgeRowOut]
@@ -476,7 +504,8 @@ def knowledge_out(stats: List[ArticleStats], unanswered: List[tuple], totals: Di
 
 INSIGHT_ROWS: Dict[str, type] = {
     "conversations": ConversationRowOut, "handoff_reasons": HandoffReasonRowOut, "csat": CsatRowOut,
-    "csat_distribution": CsatShareOut, "agent_times": AgentTimesRowOut, "queue": QueueHourRowOut,
+    "csat_distribution": CsatShareOut, "nps": NpsRowOut, "nps_distribution": NpsShareOut, "comments": CommentRowOut,
+    "agent_times": AgentTimesRowOut, "queue": QueueHourRowOut,
     "knowledge": KnowledgeRowOut, "intents": IntentRowOut, "frustration": FrustrationRowOut,
 }
 

@@ -10,8 +10,11 @@
   the time). No slots, intents or other internal data. There is no sign-in: the random session id the
   widget keeps in the visitor's browser is the conversation's secret, as it is for Rasa's socket.io
   channel itself.
-- `GET /` is the demo store page with the widget embedded; `/?customer=jane` is the same page as the demo
-  customer Jane Doe would see it, with her identity signed here, as a real store's backend would.
+- `GET /` is the front page with the widget embedded, in the company's brand (company.yml): the demo store page
+  for the shipped demo (`front_page: demo_store`; `/?customer=jane` is the same page as the demo customer Jane Doe
+  would see it, with her identity signed here, as a real store's backend would), otherwise a plain preview page.
+- `GET /api/widget/config` also carries the brand (title, greeting, colour, logo, privacy link), so the widget on
+  a host page that does not configure it still shows the company's.
 
 The demo page is a host page like any other, so its content security policy lets it connect to the Rasa
 server (socket.io); every other response keeps the app's own policy.
@@ -33,9 +36,11 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.company import CompanyProfile, load_company
 from bot.handoff.rasa_gateway import GatewayError, RasaHttpGateway
 from bot.identity import sign_identity
 from bot.settings import PROJECT_ROOT, Settings
+from bot.web.brand import widget_brand
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +48,8 @@ WIDGET_DIR = PROJECT_ROOT / "widget"
 WIDGET_JS = WIDGET_DIR / "src" / "widget.js"
 SOCKET_IO_JS = WIDGET_DIR / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
 DEMO_DIR = Path(__file__).resolve().parent / "static" / "demo"
+PREVIEW_DIR = Path(__file__).resolve().parent / "static" / "preview"  # its stylesheet; the page is a template
+PREVIEW_PAGE = Path(__file__).resolve().parent / "static" / "preview.html"
 
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{16,128}")
 # what the customer may see of a bot message's custom payload (actions/knowledge.py, actions/handoff.py)
@@ -105,15 +112,26 @@ def socket_url_of(settings: Settings) -> str:
     return settings.public_rasa
 
 
-def demo_page(settings: Settings, customer: Optional[str]) -> str:
+def front_page(settings: Settings, company: CompanyProfile, customer: Optional[str]) -> str:
+    """The web app's front page: the demo store (the shipped demo) or a plain page with the company's widget."""
+    if company.front_page == "demo_store":
+        return demo_page(settings, customer, company)
+    config: Dict[str, Any] = {"server": settings.web_url, "socketUrl": socket_url_of(settings),
+                              **widget_brand(company, settings.web_url)}
+    template = Template(PREVIEW_PAGE.read_text(encoding="utf-8"))
+    return template.substitute(
+        company=html.escape(company.name), short_name=html.escape(company.short_name),
+        assistant=html.escape(company.assistant_name), email=html.escape(company.support_email),
+        widget_src=html.escape(f"{settings.web_url}/widget.js"),
+        widget_config=html.escape(json.dumps(config), quote=True),
+    )
+
+
+def demo_page(settings: Settings, customer: Optional[str], company: Optional[CompanyProfile] = None) -> str:
     """The demo store's front page, as a guest or signed in as the demo customer."""
-    config: Dict[str, Any] = {
-        "server": settings.web_url,
-        "socketUrl": socket_url_of(settings),
-        "title": "Brightwave support",
-        "greeting": "Hi! I'm Brightwave's virtual assistant. Ask me about an order, a return, or any of our products.",
-        "colors": {"primary": "#1d4ed8"},
-    }
+    company = company or load_company(settings.company_profile)
+    config: Dict[str, Any] = {"server": settings.web_url, "socketUrl": socket_url_of(settings),
+                              **widget_brand(company, settings.web_url)}
     signed_in = customer == "jane"
     if signed_in:
         config["customer"] = {"customer_id": DEMO_CUSTOMER["customer_id"], "email": DEMO_CUSTOMER["email"],
@@ -168,6 +186,7 @@ def mount_widget(app: FastAPI, settings: Settings, transcripts: Optional[Transcr
     desk lives at /desk/) is replaced.
     """
     source: TranscriptSource = transcripts or RasaHttpGateway(settings.rasa_url, settings.rasa_token)
+    company = load_company(settings.company_profile)
 
     @app.get("/widget.js", include_in_schema=False)
     def widget_js() -> FileResponse:
@@ -182,7 +201,8 @@ def mount_widget(app: FastAPI, settings: Settings, transcripts: Optional[Transcr
 
     @app.get("/api/widget/config", tags=["widget"], summary="Where the widget connects (for host pages that do not say)")
     def widget_config() -> JSONResponse:
-        return JSONResponse({"socket_url": socket_url_of(settings), "socket_path": "/socket.io"},
+        return JSONResponse({"socket_url": socket_url_of(settings), "socket_path": "/socket.io",
+                             "brand": widget_brand(company, settings.web_url)},
                             headers={"Access-Control-Allow-Origin": "*"})
 
     @app.get("/api/widget/history/{session_id}", tags=["widget"],
@@ -205,7 +225,8 @@ def mount_widget(app: FastAPI, settings: Settings, transcripts: Optional[Transcr
 
     @app.get("/", include_in_schema=False, response_class=HTMLResponse)
     def store_front(customer: Optional[str] = Query(None, max_length=20)) -> HTMLResponse:
-        return HTMLResponse(demo_page(settings, customer))
+        return HTMLResponse(front_page(settings, company, customer))
 
     app.mount("/demo", StaticFiles(directory=DEMO_DIR / "assets"), name="demo")
+    app.mount("/preview", StaticFiles(directory=PREVIEW_DIR), name="preview")
     app.add_middleware(DemoPagePolicy, paths=frozenset({"/"}), policy=demo_policy(settings))

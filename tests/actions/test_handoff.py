@@ -164,3 +164,19 @@ def test_other_fallbacks_apologise_and_forget_the_message(services):
     events, dispatcher = run(ActionDefaultFallback(), make_tracker("asdf", "nlu_fallback"))
     assert dispatcher.messages[0]["response"] == "utter_default"
     assert kinds(events) == ["rewind"]
+
+
+def test_a_signed_in_customer_is_handed_off_while_the_order_system_is_down(services, agent_online, monkeypatch, caplog):
+    from bot.store.directory import StoreUnavailable
+
+    def down(customer_id):
+        raise StoreUnavailable("the store database cannot be used: connection refused")
+
+    monkeypatch.setattr(services.orders, "customer", down)
+    tracker = make_tracker("can I talk to a human", "request_human", slots=SIGNED_IN,
+                           events=conversation("where is my order 104512", "can I talk to a human"))
+    events, dispatcher = run(ActionHandoff(), tracker)
+    assert kinds(events)[-1] == "pause"  # the person still comes, with who the customer is by their signed id
+    [handoff] = services.handoff.queue()
+    assert handoff.customer_verified is True and handoff.packet["customer"]["id"] == "C1001"
+    assert "customer details for the handoff unavailable" in caplog.text

@@ -1,9 +1,11 @@
 import asyncio
+import logging
+from dataclasses import replace
 from typing import Any, Dict, List
 
 import pytest
 import yaml
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.orders import (
@@ -15,9 +17,28 @@ from actions.orders import (
     ActionStopOrderTask,
     ValidateOrderForm,
 )
+from actions.returns import ActionStartReturn
+from actions.services import use_services
+from actions.verification import CANNOT_DO
 from bot.settings import PROJECT_ROOT
+from bot.store.directory import (
+    ADDRESS_CHANGES,
+    ALL_CAPABILITIES,
+    CANCELLATIONS,
+    REFUNDS,
+    RETURNS,
+    CapabilityMissing,
+    SqlCustomerDirectory,
+)
 from bot.store.models import OrderStatus
+from bot.store.seed import demo_data
+from bot.store.service import OrderService
+from bot.store.shopify import ShopifyDirectory
+from tests.conftest import NOW, seeded_directory
 from tests.factories import make_tracker
+from tests.fakes import InMemoryCustomerDirectory
+from tests.shopify_fake import FakeShopify
+from tests.shopify_fake import customer_id as shopify_customer_id
 
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
 VERIFIED_JANE = {"customer_id": "C1001", "customer_verified": True, "customer_first_name": "Jane"}
@@ -327,3 +348,200 @@ def test_an_item_named_when_the_return_started_is_not_asked_for_again(services):
         {"event": "active_loop", "name": "order_form"}, {"event": "user", "text": "jane.doe@example.com", "parse_data": {}}],
         slots={"order_flow": "return", "order_number": "103877", "requested_slot": "email"})
     assert "return_item" not in ValidateOrderForm().validate_email("jane.doe@example.com", dispatcher, unnamed, DOMAIN)
+
+
+# -- what the order backend cannot do, or cannot do right now -----------------------------------------------------
+# Every task on a backend that declares it cannot do it, and every task on a backend that is down (the demo store's
+# database unreachable; Shopify failing or throttling past the connector's retries): the conversation goes on with
+# what we can do, or "try again", and the offer of a person; never an exception out of the action.
+
+VERIFIED_TASKS = {  # flow: (its final action, the slots of a conversation that verified the order and answered)
+    "status": (ActionOrderStatus, {"verified_order": "104512", "email": "jane.doe@example.com"}),
+    "cancel": (ActionCancelOrder, {"verified_order": "105001", "email": "sam.patel@example.com", "confirm_cancel": True}),
+    "address": (ActionChangeAddress, {"verified_order": "105120", "email": "maria.garcia@example.com",
+                                      "new_address": "5 Congress Ave, Austin, TX 78702"}),
+    "refund": (ActionRefundStatus, {"verified_order": "101932", "email": "sam.patel@example.com"}),
+    "return": (ActionStartReturn, {"verified_order": "103877", "email": "jane.doe@example.com", "return_item": "BW-WBP",
+                                   "return_kind": "refund", "return_reason": "changed my mind"}),
+}
+NEEDS = {"cancel": CANCELLATIONS, "address": ADDRESS_CHANGES, "refund": REFUNDS, "return": RETURNS}
+
+
+class LimitedDirectory(InMemoryCustomerDirectory):
+    """The demo store in memory, declaring it lacks `missing` and refusing those calls, as a backend must."""
+
+    missing = ""  # none while the seed is loaded
+
+    @classmethod
+    def without(cls, missing: str) -> "LimitedDirectory":
+        directory = seeded_directory(cls())
+        directory.capabilities, directory.missing = ALL_CAPABILITIES - {missing}, missing
+        return directory
+
+    def _refuse(self, capability: str) -> None:
+        if capability == self.missing:
+            raise CapabilityMissing(capability, "a limited test backend")
+
+    def set_status(self, number, status, at) -> None:  # noqa: ANN001
+        self._refuse(CANCELLATIONS)
+        super().set_status(number, status, at)
+
+    def set_shipping_address(self, number, address) -> None:  # noqa: ANN001
+        self._refuse(ADDRESS_CHANGES)
+        super().set_shipping_address(number, address)
+
+    def add_return(self, authorisation) -> None:  # noqa: ANN001
+        self._refuse(RETURNS)
+        super().add_return(authorisation)
+
+    def refunds_for_order(self, number):  # noqa: ANN001, ANN201
+        self._refuse(REFUNDS)
+        return super().refunds_for_order(number)
+
+
+@pytest.fixture
+def install(services):
+    """Installs the actions' services over another directory (the `services` fixture uninstalls them)."""
+    def on(directory):  # noqa: ANN001, ANN202
+        use_services(replace(services, directory=directory, orders=OrderService(directory, clock=lambda: NOW)))
+        return directory
+    return on
+
+
+@pytest.fixture
+def shop():
+    fake = FakeShopify(clock=lambda: NOW).load_demo(*demo_data(NOW)).start()
+    yield fake
+    fake.stop()
+
+
+def shopify(shop: FakeShopify, token: str = "") -> ShopifyDirectory:
+    # short waits: what the customer is told is under test here, the retry timing in tests/bot/store/test_shopify.py
+    return ShopifyDirectory(shop.url, token or shop.token, timeout=2, backoff=0.01, max_retry_after=0.05)
+
+
+def responses(dispatcher: CollectingDispatcher) -> List[str]:
+    return [m["response"] for m in dispatcher.messages if m.get("response")]
+
+
+def offers_a_person(response: str) -> bool:
+    return any(b["payload"] == "/request_human" for b in DOMAIN["responses"][response][0].get("buttons") or [])
+
+
+@pytest.mark.parametrize("flow", sorted(NEEDS))
+def test_a_task_the_backend_cannot_do_says_what_we_can_do_and_offers_a_person(install, flow, caplog):
+    directory = install(LimitedDirectory.without(NEEDS[flow]))
+    before = (directory.orders.copy(), list(directory.returns), list(directory.refunds))
+    action, task_slots = VERIFIED_TASKS[flow]
+    caplog.set_level(logging.INFO, logger="actions")
+    events, dispatcher = run(action(), make_tracker(slots=task_slots))
+    [response] = responses(dispatcher)
+    assert response == CANNOT_DO[NEEDS[flow]] and offers_a_person(response)
+    wording = DOMAIN["responses"][response][0]["text"]
+    assert "Here's what we can do" in wording and "policy" not in wording.lower()
+    assert not [m for m in dispatcher.messages if m.get("text")]  # nothing else said, nothing about the order
+    assert (directory.orders, directory.returns, directory.refunds) == before
+    assert slots(events)["order_number"] is None and slots(events)["requested_slot"] is None
+    assert f"cannot do {NEEDS[flow]}" in caplog.text and "LimitedDirectory" in caplog.text
+
+
+@pytest.mark.parametrize("flow", sorted(NEEDS))
+def test_the_form_asks_nothing_for_a_task_the_backend_cannot_do(install, flow):
+    install(LimitedDirectory.without(NEEDS[flow]))
+    tracker = make_tracker(text="about order 104512", intent="order_status", slots={"order_flow": flow}, events=[
+        {"event": "user", "text": "about order 104512"}, {"event": "slot", "name": "order_number", "value": "104512"}])
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ValidateOrderForm().run(dispatcher, tracker, DOMAIN))
+    # the form ends before asking the number or the email; the task's action (above) explains
+    assert slots(events) == {"form_flow": flow, "requested_slot": None} and dispatcher.messages == []
+
+
+def test_status_still_works_on_a_backend_without_returns(install):
+    install(LimitedDirectory.without(RETURNS))
+    _, dispatcher = run(ActionOrderStatus(), make_tracker(slots=VERIFIED_TASKS["status"][1]))
+    assert "on its way with UPS" in texts(dispatcher)
+
+
+def test_shopify_returns_ask_nothing_and_send_nothing_to_shopify(install, shop):
+    install(shopify(shop))
+    tracker = make_tracker(text="I want to return order 103877", intent="return_or_exchange",
+                           slots={"order_flow": "return"}, events=[
+                               {"event": "user", "text": "I want to return order 103877"},
+                               {"event": "slot", "name": "order_number", "value": "103877"}])
+    events = asyncio.run(ValidateOrderForm().run(CollectingDispatcher(), tracker, DOMAIN))
+    assert slots(events)["requested_slot"] is None
+    _, dispatcher = run(ActionStartReturn(), make_tracker(slots=VERIFIED_TASKS["return"][1]))
+    assert responses(dispatcher) == ["utter_cannot_do_returns"]
+    assert shop.requests == []
+
+
+DOWN = ["store database unreachable", "shopify failing (503)", "shopify throttling (429)"]
+
+
+def down_backend(kind: str, shop: FakeShopify, tmp_path):  # noqa: ANN001, ANN201
+    if kind == "store database unreachable":  # a file SQLite cannot open: OperationalError on every connection
+        return SqlCustomerDirectory.from_url(f"sqlite:///{tmp_path / 'no-such-folder' / 'store.db'}")
+    if "503" in kind:
+        shop.fail(503, times=1000)
+    else:
+        shop.rate_limit(times=1000, retry_after="0.01")
+    return shopify(shop)
+
+
+@pytest.mark.parametrize("kind", DOWN)
+@pytest.mark.parametrize("flow", sorted(VERIFIED_TASKS))
+def test_a_task_on_a_backend_that_is_down_says_try_again_or_a_person(install, shop, tmp_path, caplog, kind, flow):
+    directory = install(down_backend(kind, shop, tmp_path))
+    action, task_slots = VERIFIED_TASKS[flow]
+    caplog.set_level(logging.WARNING)
+    events, dispatcher = run(action(), make_tracker(slots=task_slots))
+    if flow == "return" and "shopify" in kind:  # the declared capability is checked first: Shopify is not asked
+        assert responses(dispatcher) == ["utter_cannot_do_returns"]
+        return
+    assert responses(dispatcher) == ["utter_order_system_unavailable"] and dispatcher.messages[0].get("text") is None
+    wording = DOMAIN["responses"]["utter_order_system_unavailable"][0]["text"]
+    assert "try again" in wording and offers_a_person("utter_order_system_unavailable")
+    assert slots(events)["order_number"] is None and slots(events)["requested_slot"] is None
+    cause = "cannot be used: unable to open database file" if isinstance(directory, SqlCustomerDirectory) \
+        else ("HTTP 503" if "503" in kind else "HTTP 429")
+    assert "order backend unavailable" in caplog.text and cause in caplog.text
+    assert "@example.com" not in caplog.text  # the email in the slots, or in a query, never reaches the log
+
+
+@pytest.mark.parametrize("kind", DOWN)
+def test_checking_the_order_while_the_backend_is_down_ends_the_form_once(install, shop, tmp_path, kind):
+    install(down_backend(kind, shop, tmp_path))
+    tracker = make_tracker(text="where is order 104512", intent="order_status",
+                           slots={"order_flow": "status", "email": "jane.doe@example.com"}, events=[
+                               {"event": "user", "text": "where is order 104512"},
+                               {"event": "slot", "name": "order_number", "value": "104512"}])
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ValidateOrderForm().run(dispatcher, tracker, DOMAIN))
+    assert responses(dispatcher) == ["utter_order_system_unavailable"]
+    # the form stops and the assistant listens: the task's action would only ask the failing backend again
+    assert ActiveLoop(None) in events and events[-1] == FollowupAction("action_listen")
+    assert slots(events)["requested_slot"] is None and slots(events)["order_number"] is None
+
+
+def test_a_signed_in_customer_whose_orders_cannot_be_listed_is_asked_for_the_number(install, shop):
+    install(shopify(shop))
+    shop.fail(503, times=1000)
+    _, dispatcher = run(ActionAskOrderNumber(), make_tracker(slots={
+        "customer_id": shopify_customer_id("C1001"), "customer_verified": True}))
+    assert responses(dispatcher) == ["utter_ask_order_number"]
+
+
+def test_a_backend_refusing_us_says_a_person_can_sort_it_out(install, shop, caplog):
+    install(shopify(shop, token="shpat_revoked"))  # a revoked token: trying again will not help
+    caplog.set_level(logging.WARNING)
+    _, dispatcher = run(ActionOrderStatus(), make_tracker(slots=VERIFIED_TASKS["status"][1]))
+    assert responses(dispatcher) == ["utter_order_system_failed"] and offers_a_person("utter_order_system_failed")
+    assert "try again" not in DOMAIN["responses"]["utter_order_system_failed"][0]["text"]
+    failed = [r for r in caplog.records if r.levelno == logging.ERROR and "order backend failed" in r.getMessage()]
+    assert failed and "SHOPIFY_ACCESS_TOKEN" in failed[0].getMessage() and failed[0].exc_info
+    assert "shpat_revoked" not in caplog.text
+
+
+def test_every_response_of_a_backend_problem_is_in_the_domain():
+    for response in [*CANNOT_DO.values(), "utter_order_system_unavailable", "utter_order_system_failed"]:
+        assert offers_a_person(response), response

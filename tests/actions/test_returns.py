@@ -1,7 +1,9 @@
+from rasa_sdk.events import ActiveLoop, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.returns import ActionAskReturnItem, ActionStartReturn, prefill, validate_item, validate_kind, validate_reason
-from tests.actions.test_orders import run, slots, texts
+from bot.store.directory import SqlCustomerDirectory
+from tests.actions.test_orders import install, responses, run, slots, texts  # noqa: F401 - install: a fixture
 from tests.factories import make_tracker
 
 JANE_103877 = {"verified_order": "103877", "email": "jane.doe@example.com"}
@@ -92,3 +94,10 @@ def test_the_longest_product_name_named_is_the_item(services, directory):
     assert prefill(both, ["return my wavelet buds pro please"]) == {"return_item": "BW-WBP"}
     assert prefill(both, ["the Wavelet Buds, not the pro"]) == {"return_item": "BW-WB"}
     assert prefill(both, ["return something"]) == {}
+
+
+def test_listing_the_items_while_the_store_is_down_ends_the_return_with_try_again(install, tmp_path):  # noqa: F811
+    install(SqlCustomerDirectory.from_url(f"sqlite:///{tmp_path / 'no-such-folder' / 'store.db'}"))
+    events, dispatcher = run(ActionAskReturnItem(), make_tracker(slots=JANE_103877))
+    assert responses(dispatcher) == ["utter_order_system_unavailable"]
+    assert ActiveLoop(None) in events and events[-1] == FollowupAction("action_listen")

@@ -55,3 +55,26 @@ def test_an_email_signed_by_a_channel_links_the_store_customer(services):
     unknown = {"customer": {"email": "bob@somewhere.example", "signature": sign_email(IDENTITY_SECRET, "bob@somewhere.example")}}
     events, _ = run(ActionSessionStart(), make_tracker(slots={"session_started_metadata": unknown}))
     assert identity(events) == {"customer_verified": False}
+
+
+def test_the_company_profile_is_set_for_the_responses_and_not_carried_over(services):
+    stale = {"company_name": "Old Name", "session_started_metadata": {}}
+    events, _ = run(ActionSessionStart(), make_tracker(slots=stale))
+    company = {e["name"]: e["value"] for e in events if e["event"] == "slot" and e["name"].startswith(("company", "assistant", "team"))}
+    assert company == {"company_name": "Brightwave", "assistant_name": "Wave", "company_tone": "casual",
+                       "team_contact": services.company.team_contact()}
+    assert all(e.get("value") != "Old Name" for e in events)
+
+
+def test_a_session_starts_unrecognised_when_the_order_system_is_down(services, monkeypatch, caplog):
+    from bot.store.directory import StoreUnavailable
+
+    def down(customer_id):
+        raise StoreUnavailable("the store database cannot be used: connection refused")
+
+    monkeypatch.setattr(services.orders, "customer", down)
+    with caplog.at_level(logging.WARNING):
+        events, _ = run(ActionSessionStart(), make_tracker(slots={"session_started_metadata": signed()}))
+    assert events[0]["event"] == "session_started" and events[-1]["name"] == "action_listen"
+    assert identity(events) == {"customer_verified": False}
+    assert "could not be looked up" in caplog.text

@@ -110,4 +110,10 @@ def test_a_database_the_stores_made_without_migrations_is_taken_as_it_is(tmp_pat
     from bot.store.guessing import SqlGuessingLimiter
 
     SqlRevisionStore.from_url(url), SlackStore.from_url(url), SqlGuessingLimiter.from_url(url)
+    from bot.insights.feedback import SqlFeedbackStore
+
+    SqlFeedbackStore.from_url(url)
+    from bot.proactive.store import SqlProactiveStore
+
+    SqlProactiveStore.from_url(url)
     assert migrations.upgrade(url) == migrations.head() and differences(url) == []

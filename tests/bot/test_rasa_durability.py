@@ -330,3 +330,44 @@ def test_a_conversation_request_runs_to_its_end_when_its_client_hangs_up(caplog)
     assert finished == ["append"]  # a conversation's request finished; any other is cancelled, as Sanic does
     assert "hung up; the request runs to its end" in caplog.text
     assert "will not be sent to client" not in caplog.text
+
+
+# --- lock tickets renewed while their holder is alive ------------------------------------------------------------
+
+def _locks():
+    from rasa.core.lock_store import InMemoryLockStore
+
+    rasa_durability.apply()
+    return InMemoryLockStore()
+
+
+def test_a_message_waiting_longer_than_the_lock_lifetime_is_handled_after_the_turn_ahead():
+    store, order = _locks(), []
+
+    async def turn(name: str, seconds: float) -> None:
+        async with store.lock("c1", lock_lifetime=0.3, wait_time_in_seconds=0.05):
+            order.append(f"{name} starts")
+            await asyncio.sleep(seconds)  # a turn 4 lifetimes long: Rasa's own ticket expired under it
+            order.append(f"{name} ends")
+
+    async def both() -> None:
+        first = asyncio.create_task(turn("first", 1.2))
+        await asyncio.sleep(0.05)
+        await asyncio.gather(first, turn("second", 0.1))  # Rasa alone: LockError for the second, or both at once
+
+    asyncio.run(both())
+    assert order == ["first starts", "first ends", "second starts", "second ends"]
+    assert store.get_lock("c1") is None  # released
+
+
+def test_a_ticket_nobody_renews_any_more_still_expires():
+    # the holder's process died (kill -9): its ticket stops being renewed and the conversation is free a lifetime later
+    store = _locks()
+    store.issue_ticket("c1", 0.3)
+
+    async def waiting() -> float:
+        started = time.monotonic()
+        async with store.lock("c1", lock_lifetime=0.3, wait_time_in_seconds=0.05):
+            return time.monotonic() - started
+
+    assert 0.2 < asyncio.run(waiting()) < 1.0

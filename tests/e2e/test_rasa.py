@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 # two-stage fallback utters utter_ask_rephrase and utter_default.
 IMPLICIT = {"utter_ask_rephrase", "utter_default"}
 # Intents only the desk triggers through Rasa's API (bot.handoff.rasa_gateway): customers never type them.
-API_ONLY_INTENTS = {"handoff_resolved"}
+API_ONLY_INTENTS = {"handoff_resolved", "proactive_message"}  # the hand-back; an order event (bot.proactive.delivery)
 
 
 def rasa(*args: str, cwd=PROJECT_ROOT) -> subprocess.CompletedProcess:

@@ -43,13 +43,21 @@
     }
     const own = script && script.src ? new URL(script.src, location.href).origin : location.origin;
     const colors = given.colors && typeof given.colors === "object" ? given.colors : {};
+    const primary = hexColour(colors.primary);
     return {
       server: stripSlash(httpUrl(given.server) || own),
       socketUrl: httpUrl(given.socketUrl) ? stripSlash(given.socketUrl) : null,
       socketPath: typeof given.socketPath === "string" && given.socketPath ? given.socketPath : "/socket.io",
       title: textOr(given.title, "Support"),
       greeting: textOr(given.greeting, "Hi! How can I help you today?"),
-      primary: hexColour(colors.primary) || "#1d4ed8",
+      primary: primary || "#1d4ed8",
+      logo: httpUrl(given.logo),
+      privacyUrl: httpUrl(given.privacyUrl),
+      // what the host page left out is taken from the company's profile on the server (GET /api/widget/config)
+      fromServer: {
+        title: !textOr(given.title, ""), greeting: !textOr(given.greeting, ""), primary: !primary,
+        logo: given.logo === undefined, privacyUrl: given.privacyUrl === undefined,
+      },
       position: given.position === "left" ? "left" : "right",
       customer: identityOf(given.customer),
     };
@@ -302,17 +310,54 @@
       el("label", { class: "sr-only", for: "bw-input" }, "Message"),
       el("span", { id: "bw-hint", class: "sr-only" }, "Enter sends, Shift+Enter starts a new line, Escape closes the chat."),
       input, sendButton);
+    const titleText = el("h2", { id: "bw-title" }, cfg.title);
+    const logo = el("img", { class: "logo", alt: "", width: "28", height: "28", hidden: true });
+    const privacy = el("p", { class: "privacy", hidden: true });
     const panel = el("section", { id: "bw-panel", class: "panel", role: "dialog", "aria-modal": "false", "aria-labelledby": "bw-title", hidden: true },
-      el("header", { class: "head" },
-        el("div", { class: "titles" }, el("h2", { id: "bw-title" }, cfg.title), connection),
+      el("header", { class: "head" }, logo,
+        el("div", { class: "titles" }, titleText, connection),
         personButton, closeButton),
-      log, typing, composer);
+      log, typing, composer, privacy);
     const announcer = el("div", { class: "sr-only", "aria-live": "polite", "aria-atomic": "true", "data-role": "announcer" });
     const frame = el("div", { class: "bw " + cfg.position }, panel, launcher, announcer);
     root.appendChild(frame);
-    log.appendChild(el("li", { class: "msg bot welcome" }, el("span", { class: "sr-only" }, "Assistant said: "), rich(cfg.greeting)));
+    const welcome = el("li", { class: "msg bot welcome" }, el("span", { class: "sr-only" }, "Assistant said: "), rich(cfg.greeting));
+    log.appendChild(welcome);
     document.body.appendChild(host);
+    showBrand();
     setLauncherLabel();
+    if (Object.values(cfg.fromServer).some(Boolean)) brandFromServer();
+
+    // --- the company's brand: the host page's configuration, else the server's profile (company.yml) ---
+
+    function showBrand() {
+      titleText.textContent = cfg.title;
+      welcome.replaceChildren(el("span", { class: "sr-only" }, "Assistant said: "), rich(cfg.greeting));
+      host.style.setProperty("--bw-primary", cfg.primary);
+      host.style.setProperty("--bw-on-primary", textOn(cfg.primary));
+      logo.hidden = !cfg.logo;
+      if (cfg.logo) logo.src = cfg.logo; // an http(s) URL only (httpUrl); an image runs no script
+      privacy.replaceChildren();
+      privacy.hidden = !cfg.privacyUrl;
+      if (cfg.privacyUrl) privacy.appendChild(link(cfg.privacyUrl, "Privacy"));
+    }
+
+    async function brandFromServer() {
+      let brand;
+      try {
+        const response = await fetch(cfg.server + "/api/widget/config", { credentials: "omit" });
+        brand = (await response.json()).brand;
+      } catch (error) {
+        return; // the defaults stay; the chat itself reports a server it cannot reach
+      }
+      if (!brand || typeof brand !== "object") return;
+      const colors = brand.colors && typeof brand.colors === "object" ? brand.colors : {};
+      const given = { title: textOr(brand.title, ""), greeting: textOr(brand.greeting, ""), primary: hexColour(colors.primary),
+        logo: httpUrl(brand.logo), privacyUrl: httpUrl(brand.privacyUrl) };
+      for (const [key, value] of Object.entries(given)) if (cfg.fromServer[key] && value) cfg[key] = value;
+      showBrand();
+      setLauncherLabel();
+    }
 
     // --- opening and closing ---
 
@@ -853,6 +898,9 @@ button, input, textarea { font: inherit; color: inherit; }
   color: var(--bw-on-primary); }
 .titles { flex: 1; min-width: 0; }
 .head h2 { margin: 0; font-size: 17px; font-weight: 700; }
+.head .logo { width: 28px; height: 28px; border-radius: 6px; flex: none; }
+.privacy { margin: 0; padding: 0 16px 8px; font-size: 12px; color: #57606a; }
+.privacy a { color: inherit; }
 .connection { margin: 0; font-size: 13px; }
 .connection:empty { display: none; }
 .person { border: 2px solid currentColor; background: transparent; color: inherit; border-radius: 999px; padding: 5px 12px;

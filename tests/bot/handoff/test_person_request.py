@@ -122,3 +122,18 @@ def test_the_matched_words_are_returned_for_the_agent() -> None:
 
 def test_an_essay_is_left_to_the_nlu() -> None:
     assert asks_for_person("speak to a human " + "x" * 3000) is None
+
+
+# The company's own names (company.yml) stand where "your" does; the grammar knows no company by itself.
+@pytest.mark.parametrize("text", [
+    "is anyone from Acme Outdoor support there?",
+    "could one of acme's agents call me back",
+    "I want an Acme agent",
+])
+def test_the_company_named_in_the_profile_is_the_companys_side(text: str) -> None:
+    assert asks_for_person(text, ("Acme Outdoor", "Acme")), text
+
+
+def test_another_companys_name_is_not_the_companys_side() -> None:
+    assert asks_for_person("is anyone from Acme support there?", ("Brightwave",)) is None
+    assert asks_for_person("is anyone from Acme support there?", ("Acme",)) == "is anyone from acme support"

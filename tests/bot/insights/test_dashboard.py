@@ -19,14 +19,17 @@ from bot.insights.dashboard import (
     DAY,
     FIGURES,
     PERIOD,
+    TRACKER_INDEXES,
     WEEK,
     InsightsDashboard,
     Period,
     csv_rows,
+    ensure_tracker_indexes,
     epoch,
     events,
     to_csv,
 )
+from bot.insights.feedback import feedback_comments, nps_scores
 from bot.insights.log import ANSWERED, CLARIFIED, RATED, UNANSWERED, knowledge_events
 from bot.insights.sql import SLACK, WEBSITE, channel_of
 from bot.insights.synthetic import seed_engines
@@ -36,6 +39,7 @@ from tests.databases import fresh_postgres, sqlite_url
 NOW = datetime(2026, 12, 5, 12, 0)
 SINCE = datetime(2026, 11, 21)  # midnight, two weeks before NOW: 15 day buckets, 3 week buckets
 HAND = datetime(2026, 12, 3)  # the hand-written conversations' day
+HAND_COMMENT = "2, email me at jane.doe@example.com, card 4111 1111 1111 1111 was charged twice"
 
 
 class Dbs:
@@ -96,6 +100,12 @@ def _write(dbs: Dbs) -> None:
         # the Slack customer found nobody and left the offline form: stayed with the bot
         conn.execute(sa.insert(csat_ratings), [dict(conversation_id="hand-angry", handoff_id=next_id, rating=2,
                                                     at=HAND + timedelta(hours=2, minutes=31))])
+        conn.execute(sa.insert(nps_scores), [dict(conversation_id="hand-angry", handoff_id=next_id, score=3,
+                                                  at=HAND + timedelta(hours=2, minutes=32))])
+        conn.execute(sa.insert(feedback_comments), [
+            dict(conversation_id="hand-angry", survey="csat", score=2, text=HAND_COMMENT, at=HAND + timedelta(hours=2, minutes=31)),
+            dict(conversation_id="hand-angry", survey="nps", score=3, text="3, too slow", at=HAND + timedelta(hours=2, minutes=32)),
+        ])
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -217,6 +227,39 @@ def test_csat_distribution_and_trend(dbs, period):
                                if sum(counts) else None)
     total = Counter(r["rating"] for r in ratings)
     assert [(s.rating, s.count) for s in d.csat_distribution(period)] == [(k, total[k]) for k in range(1, 6)]
+
+
+@pytest.mark.parametrize("period", PERIODS, ids=lambda p: f"{p.channel}-{p.bucket}")
+def test_nps_trend_and_distribution(dbs, period):
+    d = dashboard(dbs)
+    scores = app_rows(dbs, nps_scores, period, at="at")
+    assert len(scores) > 0 or period.channel == SLACK  # the fortnight's few Slack ratings may have none
+    per = defaultdict(list)
+    for r in scores:
+        per[r["b"]].append(r["score"])
+    for i, row in enumerate(d.nps(period)):
+        given = per[i]
+        promoters, detractors = sum(s >= 9 for s in given), sum(s <= 6 for s in given)
+        assert (row.answers, row.promoters, row.passives, row.detractors) == (
+            len(given), promoters, sum(7 <= s <= 8 for s in given), detractors)
+        assert row.nps == (pytest.approx(100 * (promoters - detractors) / len(given)) if given else None)
+    total = Counter(r["score"] for r in scores)
+    shares = d.nps_distribution(period)
+    assert [(s.score, s.count) for s in shares] == [(n, total[n]) for n in range(11)]
+    assert [s.band for s in shares] == ["detractor"] * 7 + ["passive"] * 2 + ["promoter"] * 2
+    assert sum(s.share for s in shares) == pytest.approx(1) if scores else all(s.share is None for s in shares)
+
+
+@pytest.mark.parametrize("period", PERIODS, ids=lambda p: f"{p.channel}-{p.bucket}")
+def test_comments_newest_first_masked_with_their_conversation(dbs, period):
+    rows = app_rows(dbs, feedback_comments, period, at="at")
+    assert len(rows) > 0 or period.channel == SLACK
+    newest = sorted(rows, key=lambda r: (r["at"], r["id"]), reverse=True)
+    shown = dashboard(dbs).comments(period, limit=10_000)
+    assert [(c.at, c.conversation_id, c.survey, c.score) for c in shown] == [
+        (r["at"], r["conversation_id"], r["survey"], r["score"]) for r in newest]
+    assert all(c.channel == channel_of(c.conversation_id) for c in shown)
+    assert [c.conversation_id for c in dashboard(dbs).comments(period, limit=3)] == [r["conversation_id"] for r in newest[:3]]
 
 
 @pytest.mark.parametrize("period", PERIODS, ids=lambda p: f"{p.channel}-{p.bucket}")
@@ -345,6 +388,14 @@ def test_hand_written_conversations(dbs):
     assert "slack:TH:DANGRY" in d.conversation_ids(day, "frustrated_stayed_with_bot", limit=10_000)
     assert "hand-angry" not in d.conversation_ids(day, "frustrated_stayed_with_bot", limit=10_000)
     assert "hand-angry" in d.conversation_ids(day, "csat", key="2", limit=10_000)
+    assert "hand-angry" in d.conversation_ids(day, "nps", key="3", limit=10_000)
+    assert "hand-angry" in d.conversation_ids(day, "nps", key="detractor", limit=10_000)
+    assert "hand-angry" not in d.conversation_ids(day, "nps", key="promoter", limit=10_000)
+    assert "hand-angry" in d.conversation_ids(day, "comments", key="csat", limit=10_000)
+    # a comment reaches the leads with its personal details masked, like the transcripts
+    [masked] = [c for c in d.comments(day) if c.conversation_id == "hand-angry" and c.survey == "csat"]
+    assert "[email]" in masked.text and "[card number]" in masked.text
+    assert "jane" not in masked.text and "4111" not in masked.text and "charged twice" in masked.text
     assert "hand-fallback" in d.conversation_ids(day, "fallback", key="refund_status", limit=10_000)
     # the abandoned handoff waited at 04:00 and 05:00 of that day
     assert "hand-midnight" in d.conversation_ids(day, "queue", key="4")
@@ -360,7 +411,7 @@ def test_conversation_ids_are_the_ones_behind_the_figure(dbs, figure):
     start = period.starts()[-3]
     limit = 10_000
     key = {"handoffs": CUSTOMER_REQUEST, "csat": "5", "intent": "order_status", "fallback": "ask_question",
-           "queue": "10"}.get(figure)
+           "queue": "10", "nps": "promoter", "comments": "nps"}.get(figure)
     got = d.conversation_ids(period, figure, bucket_start=start, limit=limit, key=key)
     assert got == sorted(set(got))
     i = period.starts().index(start)
@@ -376,6 +427,12 @@ def test_conversation_ids_are_the_ones_behind_the_figure(dbs, figure):
     elif figure == "csat":
         assert set(got) == {r["conversation_id"] for r in app_rows(dbs, csat_ratings, period, at="at")
                             if r["b"] == i and r["rating"] == 5}
+    elif figure == "nps":
+        assert set(got) == {r["conversation_id"] for r in app_rows(dbs, nps_scores, period, at="at")
+                            if r["b"] == i and r["score"] >= 9}
+    elif figure == "comments":
+        assert set(got) == {r["conversation_id"] for r in app_rows(dbs, feedback_comments, period, at="at")
+                            if r["b"] == i and r["survey"] == "nps"}
     elif figure == "not_helpful":
         assert set(got) == {e["conversation_id"] for e in app_rows(dbs, knowledge_events, period, at="at")
                             if e["b"] == i and e["kind"] == RATED and e["helpful"] is False}
@@ -402,7 +459,8 @@ def test_without_a_sql_tracker_store_its_figures_are_none(dbs):
 
 def test_tables_export_as_csv(dbs):
     board = dashboard(dbs).dashboard(PERIODS[1])
-    for table in (board.conversations, board.handoff_reasons, board.csat, board.csat_distribution, board.agent_times,
+    for table in (board.conversations, board.handoff_reasons, board.csat, board.csat_distribution, board.nps,
+                  board.nps_distribution, board.comments, board.agent_times,
                   board.queue, board.knowledge, board.intents, board.frustration):
         parsed = list(csv.reader(io.StringIO(to_csv(table))))
         assert parsed == csv_rows(table) and len(parsed) == len(table) + 1
@@ -410,6 +468,49 @@ def test_tables_export_as_csv(dbs):
     assert header[:3] == ["start", "conversations", "handed_off"]
     assert [datetime.fromisoformat(r[0]) for r in rows] == PERIODS[1].starts()
     assert [int(r[1]) for r in rows] == [r.conversations for r in board.conversations]
+
+
+def test_the_figures_read_their_periods_by_index(dbs):
+    """EXPLAIN QUERY PLAN of every statement the page runs: no full scan of Rasa's events or of a period's table."""
+    if dbs.app.dialect.name != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's; PostgreSQL's planner picks by its statistics")
+    ran: List[tuple] = []
+    listeners = []
+    for engine in (dbs.app, dbs.tracker):
+        def record(conn, cursor, statement, parameters, context, executemany, engine=engine):  # noqa: ANN001, ANN202
+            if not statement.startswith("EXPLAIN"):
+                ran.append((engine, statement, parameters))
+        sa.event.listen(engine, "before_cursor_execute", record)
+        listeners.append((engine, record))
+    try:
+        dashboard(dbs).dashboard(PERIODS[0])
+    finally:
+        for engine, record in listeners:
+            sa.event.remove(engine, "before_cursor_execute", record)
+    plans = []
+    for engine, statement, parameters in ran:
+        with engine.connect() as conn:
+            plans += [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)]
+    assert len(ran) >= 20 and plans
+    period_tables = ("events", "tickets", "csat_ratings", "nps_scores", "feedback_comments", "knowledge_events")
+    full_scans = [line for line in plans if any(line == f"SCAN {t}" for t in period_tables)]
+    assert full_scans == [], full_scans
+    assert any("COVERING INDEX ix_events_type_timestamp" in line for line in plans)
+    assert any("INDEX ix_events_type_action_timestamp" in line for line in plans)
+    assert any("INDEX ix_handoffs_created_at" in line for line in plans)
+
+
+def test_the_tracker_indexes_are_added_once(tmp_path):
+    engine = create_engine(sqlite_url(tmp_path, "conversations.db"))
+    ensure_tracker_indexes(engine)  # no events table yet (Rasa has not started): nothing to do
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    SQLTrackerStore.Base.metadata.create_all(engine)
+    for _ in range(2):
+        ensure_tracker_indexes(engine)
+    names = {index["name"] for index in sa.inspect(engine).get_indexes("events")}
+    assert {index.name for index in TRACKER_INDEXES} <= names
+    engine.dispose()
 
 
 def test_the_events_table_is_rasas():

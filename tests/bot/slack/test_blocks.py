@@ -93,3 +93,11 @@ def test_thread_lines_name_the_author_and_are_escaped():
     assert thread_line(HandoffMessage(1, 7, "customer", "<@U1> hello & bye", at), "Jane") == "*Jane:* &lt;@U1&gt; hello &amp; bye"
     assert thread_line(HandoffMessage(2, 7, "agent", "On it", at, agent_name="Sam"), "Jane") == "*Sam* (from the desk): On it"
     assert escape("a<b") == "a&lt;b"
+
+
+def test_the_post_names_the_company_of_the_profile_escaped():
+    text, blocks = handoff_post(handoff(), "https://support.example", company="Acme & Sons")
+    assert text.startswith("Acme &amp; Sons handoff #")
+    assert blocks[-2]["elements"][0]["text"].startswith("Acme &amp; Sons support · ")
+    _, unnamed = handoff_post(handoff(), "https://support.example")
+    assert "support ·" not in unnamed[-2]["elements"][0]["text"]

@@ -27,7 +27,8 @@ VALID_BODIES = {
 }
 NEW_ARTICLE = {"id": "gift-cards", "title": "Gift cards", "category": "payment-and-billing", "tags": ["gift card"], "status": "draft",
                "url": "https://help.example/articles/gift-cards", "body": "Gift cards never expire.", "questions": []}
-PUBLIC = {("get", "/healthz"), ("post", "/api/auth/login")}
+PUBLIC = {("get", "/healthz"), ("post", "/api/auth/login"),
+          ("get", "/api/brand")}  # the company's name and colour, on its website anyway (bot/web/brand.py)
 # the query a GET needs to succeed for a lead (the insights routes; test_insights_api.py tests them in depth)
 VALID_QUERIES = {
     "/api/insights/conversations": {"figure": "handoffs"},

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from bot.handoff.models import FRUSTRATED
 from bot.insights.dashboard import DAY, InsightsDashboard, Period, csv_rows, epoch, events
+from bot.insights.feedback import feedback_comments, nps_scores
 from bot.insights.synthetic import seed_engines
 from bot.store.directory import create_engine
 from bot.web import schemas as s
@@ -29,6 +30,7 @@ QUERY = {"since": SINCE_DAY, "until": UNTIL_DAY}
 HOSTILE = "<img src=x onerror=window.__xss=1>"
 # what the masked transcript must never show, and the placeholders it shows instead
 PERSONAL = "I'm jane.doe@example.com, card 4111 1111 1111 1111, order 104512, call +1 (555) 010-2030"
+COMMENT = "2, mail jane.doe@example.com <img src=x onerror=window.__xss=2> card 4111 1111 1111 1111"
 
 
 def seed_insights(desk, conversations: int = 300) -> None:
@@ -55,6 +57,10 @@ def seed_insights(desk, conversations: int = 300) -> None:
                 "INSERT INTO handoffs (conversation_id, channel, state, reason, reason_detail, summary, packet, customer_verified, "
                 "frustration, created_at, updated_at) VALUES (:cid, 'socketio', 'waiting', :reason, 'x', 'x', '{}', 0, 0.1, :at, :at)"),
                 {"cid": HOSTILE, "reason": HOSTILE, "at": at})
+            # an NPS answer with a comment full of personal details (and markup), from the masked conversation
+            conn.execute(sa.insert(nps_scores).values(conversation_id="web-personal", score=2, at=at + timedelta(minutes=5)))
+            conn.execute(sa.insert(feedback_comments).values(conversation_id="web-personal", survey="nps", score=2,
+                                                             text=COMMENT, at=at + timedelta(minutes=5)))
     finally:
         app.dispose()
         tracker.dispose()

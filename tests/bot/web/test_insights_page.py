@@ -26,8 +26,8 @@ from tests.bot.web.test_insights_api import HOSTILE, PERIOD, QUERY, conversation
 
 pytestmark = pytest.mark.integration
 
-CHARTS = ["conversations", "handoff_reasons", "offline_tickets", "csat_distribution", "csat_trend", "first_reply", "resolution",
-          "queue", "abandoned", "knowledge", "intents", "frustration"]
+CHARTS = ["conversations", "handoff_reasons", "offline_tickets", "csat_distribution", "csat_trend", "nps_distribution", "nps_trend",
+          "first_reply", "resolution", "queue", "abandoned", "knowledge", "intents", "frustration"]
 TRAPS = """
 window.__xss = undefined;
 for (const name of ['alert', 'confirm', 'prompt', 'print']) {
@@ -108,7 +108,8 @@ def period_hash(**extra: str) -> str:
 
 
 def share(value: Optional[float]) -> Optional[float]:
-    return None if value is None else round(value * 100, 1)
+    """A share as a percentage, unrounded: the page shows it to one decimal (so within 0.05 of it)."""
+    return None if value is None else value * 100
 
 
 def percent(text: str) -> Optional[float]:
@@ -179,6 +180,31 @@ def test_a_lead_sees_every_chart_with_the_numbers_sql_counts(dashboard):
         given = per_day_ratings.get(row["Period"], [])
         assert int(row["Ratings"]) == len(given)
         assert row["Average"] == (f"{sum(given) / len(given):.2f}" if given else "—")
+
+    # NPS: the answers per score and per day, promoters minus detractors
+    scores = sql(desk.app_db_url, "SELECT date(at), score FROM nps_scores WHERE at >= :a AND at < :b", a=PERIOD.since, b=PERIOD.until)
+    assert scores
+    per_score = defaultdict(int)
+    for _, score in scores:
+        per_score[score] += 1
+    assert {int(r["Score"]): int(r["Answers"]) for r in board.table("nps_distribution")} == {n: per_score.get(n, 0) for n in range(11)}
+    per_day_scores = defaultdict(list)
+    for d, score in scores:
+        per_day_scores[d].append(score)
+    for row in board.table("nps_trend"):
+        given = per_day_scores.get(row["Period"], [])
+        promoters, detractors = sum(s >= 9 for s in given), sum(s <= 6 for s in given)
+        assert (int(row["Answers"]), int(row["Promoters"]), int(row["Detractors"])) == (len(given), promoters, detractors), row
+        assert row["NPS"] == (f"{100 * (promoters - detractors) / len(given):.1f}" if given else "—")
+    # comments: newest first, each with its conversation, personal details masked, markup shown as text
+    written = sql(desk.app_db_url, "SELECT conversation_id, score FROM feedback_comments WHERE at >= :a AND at < :b "
+                                   "ORDER BY at DESC, id DESC LIMIT 100", a=PERIOD.since, b=PERIOD.until)
+    comments = board.table("comments")
+    assert [(r["Conversation"], int(r["Score"])) for r in comments] == [(cid, score) for cid, score in written]
+    [mine] = [r for r in comments if r["Conversation"] == "web-personal"]
+    assert "[email]" in mine["Comment"] and "[card number]" in mine["Comment"] and "<img src=x" in mine["Comment"]
+    assert "jane" not in mine["Comment"] and "4111" not in mine["Comment"]
+    expect(page.locator("#chart-comments a.csv-link")).to_have_count(1)
 
     # agents: first reply and resolution p50/p90 (nearest rank), abandoned, from the rows themselves
     handoffs = sql(desk.app_db_url, "SELECT h.id, date(h.created_at), h.created_at, h.resolved_at, h.state, h.assigned_at, "
@@ -255,7 +281,7 @@ def test_a_lead_sees_every_chart_with_the_numbers_sql_counts(dashboard):
     for row in board.table("frustration"):
         assert (int(row["Reached"]), int(row["Handed off"])) == (reached.get(row["Period"], 0), handed.get(row["Period"], 0)), row
     board.nothing_ran()
-    assert page.locator("img").count() == 0  # the hostile names made no element
+    assert page.locator("img:not(.brand-logo)").count() == 0  # the hostile names made no element (the logo is the brand's)
 
 
 def test_a_number_leads_to_its_conversations_and_on_to_a_masked_transcript(dashboard):
@@ -287,6 +313,13 @@ def test_a_number_leads_to_its_conversations_and_on_to_a_masked_transcript(dashb
     page.go_back()
     expect(links).to_have_count(len(expected))  # the way back keeps the figure
 
+    # a comment's conversation opens as its masked transcript
+    page.goto(f"/desk/insights/{period_hash()}")
+    expect(page.locator("#charts[aria-busy='false']")).to_be_visible()
+    page.locator("#chart-comments tbody tr", has_text="web-personal").get_by_role("link").click()
+    expect(page.locator("#transcript-title")).to_have_text("Conversation web-personal")
+    expect(page.locator("#transcript-lines li")).to_have_count(2)
+
     # the masked conversation, and the hostile id: both opened from the page's own links
     page.goto("/desk/insights/#/conversation/web-personal")
     expect(page.locator("#transcript-lines li")).to_have_count(2)
@@ -299,7 +332,7 @@ def test_a_number_leads_to_its_conversations_and_on_to_a_masked_transcript(dashb
     page.locator("#conversations-list a.conversation-link").first.click()
     expect(page.locator("#transcript-title")).to_have_text(f"Conversation {HOSTILE}")
     board.nothing_ran()
-    assert page.locator("img").count() == 0
+    assert page.locator("img:not(.brand-logo)").count() == 0
 
 
 def test_the_csv_links_download_each_table(dashboard):

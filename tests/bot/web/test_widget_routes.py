@@ -213,7 +213,10 @@ def test_the_scripts_are_served_for_any_site(web, settings):
         assert reply.headers["cross-origin-resource-policy"] == "cross-origin"
         assert marker in reply.text[:2000]
     config = web.get("/api/widget/config")
-    assert config.json() == {"socket_url": settings.rasa_url, "socket_path": "/socket.io"}
+    body = config.json()
+    assert {k: body[k] for k in ("socket_url", "socket_path")} == {"socket_url": settings.rasa_url, "socket_path": "/socket.io"}
+    # the company's brand (company.yml), for host pages that do not configure the widget themselves
+    assert body["brand"]["title"] == "Brightwave support" and body["brand"]["colors"] == {"primary": "#1d4ed8"}
     assert config.headers["access-control-allow-origin"] == "*"
 
 

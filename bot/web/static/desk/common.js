@@ -178,6 +178,39 @@ function say(text) {
   statusTimer = setTimeout(() => { $("status").textContent = ""; }, 6000);
 }
 
+// --- the company's brand (company.yml, GET /api/brand) -----------------------------------
+
+/**
+ * Put the company's name and logo on the page: the header's `.brand` and the document title become
+ * "<name> desk" (the desk) or "<name> · <page>" (the leads' pages). The colour comes from /brand.css.
+ * Returns the brand document, or null when it could not be read (the page keeps its neutral words).
+ */
+async function applyBrand(page) {
+  let brand;
+  try {
+    const response = await fetch("/api/brand", { credentials: "omit" });
+    if (!response.ok) return null;
+    brand = asObject(await response.json());
+  } catch (error) {
+    return null;
+  }
+  const name = typeof brand.short_name === "string" ? brand.short_name.trim() : "";
+  if (!name) return null;
+  const label = page ? `${name} · ${page}` : `${name} desk`;
+  for (const node of document.querySelectorAll(".top .brand")) {
+    node.textContent = label;
+    if (brand.logo_url) {
+      const image = el("img", { class: "brand-logo", alt: "", width: "24", height: "24" });
+      // from this page's own origin (the CSP's img-src 'self'): logo_url is absolute for the widget on other sites,
+      // and names the address the web app is published at, which need not be the one this page came from
+      image.src = "/brand/logo";
+      node.prepend(image);
+    }
+  }
+  document.title = label;
+  return { ...brand, label };
+}
+
 let alertTimer = null;
 function alertText(text) {
   $("alert").textContent = text;
@@ -207,4 +240,5 @@ export {
   api,
   say,
   alertText,
+  applyBrand,
 };

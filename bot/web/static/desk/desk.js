@@ -8,7 +8,7 @@
  */
 import {
   $, el, link, keepingFocus, asArray, asObject, present, plain, renderValue, humanKey, formatTime,
-  formatDuration, percent, ApiError, useCsrfToken, api, say, alertText,
+  formatDuration, percent, ApiError, useCsrfToken, api, say, alertText, applyBrand,
 } from "./common.js";
 
 // the pages whose "sign in first" sends a person here with ?next=: back there after sign-in, and nowhere else
@@ -23,6 +23,7 @@ const RETURN_PAGES = new Map([["knowledge", "knowledge/"], ["insights", "insight
     queueReceived: 0,      // when the last queue snapshot arrived
     current: null,         // {handoff, packet, messages, history} of the open conversation
     onlineAgents: [],
+    title: "Support desk",  // "<company> desk" once the brand is read (company.yml)
   };
 
   const customerName = (name) => (present(name) ? name : "Anonymous visitor");
@@ -213,7 +214,7 @@ const RETURN_PAGES = new Map([["knowledge", "knowledge/"], ["insights", "insight
     const waiting = items.filter((handoff) => handoff.state === "waiting").length;
     $("queue-count").textContent = `(${waiting} waiting, ${items.length - waiting} with agents)`;
     $("queue-empty").hidden = items.length > 0;
-    document.title = waiting ? `(${waiting}) Brightwave desk` : "Brightwave desk";
+    document.title = waiting ? `(${waiting}) ${state.title}` : state.title;
   }
 
   function queueItem(handoff, received) {
@@ -797,6 +798,12 @@ const RETURN_PAGES = new Map([["knowledge", "knowledge/"], ["insights", "insight
 
   async function boot() {
     wire();
+    applyBrand("").then((brand) => {
+      if (!brand) return;
+      state.title = brand.label;
+      $("signin-title").textContent = `Sign in to the ${brand.label}`;
+      if (state.queue.length) renderQueue(state.queue);
+    });
     try {
       const me = await api("GET", "/api/me");
       useCsrfToken(me.csrf_token);

@@ -8,7 +8,7 @@
  * text nodes (common.js `el`), never parsed as HTML; on charts Chart.js draws them on a canvas, which shows text
  * as pixels. Links inside the page are built from URLSearchParams, so an id cannot break out of its parameter.
  */
-import { $, el, asArray, asObject, present, formatTime, ApiError, useCsrfToken, api, alertText } from "../common.js";
+import { $, el, asArray, asObject, present, formatTime, ApiError, useCsrfToken, api, alertText, applyBrand } from "../common.js";
 import { Chart } from "../vendor/charts.js";
 
 const COLORS = {
@@ -51,6 +51,13 @@ function figureLink(value, text, figure, { bucketStart = null, key = null } = {}
   if (key !== null && key !== undefined) query.set("key", String(key));
   const anchor = el("a", { class: "figure-link", "data-figure": figure }, text);
   anchor.href = `#/conversations?${query}`;
+  return anchor;
+}
+
+/** A conversation's id linking to its masked transcript (the way back returns to the dashboard's period). */
+function conversationLink(conversationId) {
+  const anchor = el("a", { class: "conversation-link" }, conversationId);
+  anchor.href = `#/conversation/${encodeURIComponent(conversationId)}?${periodQuery()}`;
   return anchor;
 }
 
@@ -109,6 +116,13 @@ function chartSpecs(data) {
   const intents = data.intents === null || data.intents === undefined ? null : asArray(data.intents);
   const queue = asArray(data.queue);
   const distribution = asArray(data.csat_distribution);
+  const nps = asArray(data.nps);
+  const npsDistribution = asArray(data.nps_distribution);
+  const comments = asArray(data.comments);
+  const npsAnswers = nps.reduce((sum, r) => sum + (r.answers || 0), 0);
+  const npsOverall = npsAnswers
+    ? Math.round(nps.reduce((sum, r) => sum + (r.promoters || 0) - (r.detractors || 0), 0) * 1000 / npsAnswers) / 10 : null;
+  const bandColor = { promoter: COLORS.green, passive: COLORS.grey, detractor: COLORS.red };
   return [
     {
       id: "conversations", title: "Conversations and containment", csv: "conversations", rows: conv,
@@ -150,6 +164,36 @@ function chartSpecs(data) {
         bars("Ratings", csat.map((r) => r.ratings), "#b9d7da", { yAxisID: "count" }),
       ], scales: { y: { min: 1, max: 5 }, count: { type: "linear", position: "right", min: 0, grid: { drawOnChartArea: false } } } },
       columns: [startColumn, linked("Ratings", "ratings", "csat"), plainColumn("Average", decimal, "average")],
+    },
+    {
+      id: "nps_distribution", title: "NPS: how likely customers are to recommend us (0–10)", csv: "nps_distribution",
+      rows: npsDistribution,
+      note: npsAnswers ? `NPS over the period: ${npsOverall} (promoters 9–10 minus detractors 0–6, of ${npsAnswers} answers).`
+        : "Asked after a resolved conversation, of the share feedback.yml names.",
+      chart: { labels: npsDistribution.map((r) => String(r.score)),
+        datasets: [bars("Answers", npsDistribution.map((r) => r.count), npsDistribution.map((r) => bandColor[r.band] || COLORS.grey))] },
+      columns: [{ title: "Score", cell: (row) => String(row.score) }, { title: "Band", cell: (row) => row.band },
+        linked("Answers", "count", "nps", (row) => row.score), plainColumn("Share", share, "share")],
+    },
+    {
+      id: "nps_trend", title: "NPS trend", csv: "nps", rows: nps,
+      chart: { labels: nps.map((r) => bucketLabel(r.start)), datasets: [
+        line("NPS", nps.map((r) => (r.nps === null || r.nps === undefined ? null : Math.round(r.nps * 10) / 10)), COLORS.green, { yAxisID: "y" }),
+        bars("Answers", nps.map((r) => r.answers), "#c6e0cf", { yAxisID: "count" }),
+      ], scales: { y: { min: -100, max: 100, beginAtZero: false },
+        count: { type: "linear", position: "right", min: 0, grid: { drawOnChartArea: false } } } },
+      columns: [startColumn, linked("Answers", "answers", "nps"), linked("Promoters", "promoters", "nps", () => "promoter"),
+        linked("Passives", "passives", "nps", () => "passive"), linked("Detractors", "detractors", "nps", () => "detractor"),
+        plainColumn("NPS", (value) => (value === null || value === undefined ? "—" : value.toFixed(1)), "nps")],
+    },
+    {
+      id: "comments", title: "What customers wrote with their rating", csv: "comments", rows: comments, noChart: true,
+      note: `CSAT and NPS comments, newest first${comments.length >= 100 ? " (the newest 100; the CSV has them all)" : ""}; personal details masked.`,
+      columns: [{ title: "When", cell: (row) => formatTime(row.at) },
+        { title: "Survey", cell: (row) => (row.survey === "nps" ? "NPS" : "CSAT") },
+        { title: "Score", number: true, cell: (row) => String(row.score) },
+        { title: "Comment", cell: (row) => row.text },
+        { title: "Conversation", cell: (row) => conversationLink(row.conversation_id) }],
     },
     {
       id: "first_reply", title: "Time to the first agent reply", csv: "agent_times", rows: times,
@@ -254,10 +298,11 @@ function render(data) {
     const section = el("section", { class: "panel chart-panel", id: `chart-${spec.id}`, "data-chart": spec.id, "aria-labelledby": `title-${spec.id}` },
       el("div", { class: "chart-head" }, el("h2", { id: `title-${spec.id}` }, spec.title), csvLink(spec.csv)),
       spec.note ? el("p", { class: "hint" }, spec.note) : null,
-      spec.missing ? el("p", { class: "muted" }, "Needs the SQL conversation store.") : el("div", { class: "chart-box" }, canvas),
+      spec.missing ? el("p", { class: "muted" }, "Needs the SQL conversation store.")
+        : spec.noChart ? null : el("div", { class: "chart-box" }, canvas),
       spec.rows.length ? table(spec.title, spec.columns, spec.rows) : el("p", { class: "muted" }, "Nothing in this period."));
     container.appendChild(section);
-    if (!spec.missing) state.charts.push(drawChart(canvas, spec.chart));
+    if (!spec.missing && !spec.noChart) state.charts.push(drawChart(canvas, spec.chart));
   }
   container.setAttribute("aria-busy", "false");
   container.dataset.loaded = String(state.loadSeq);
@@ -442,6 +487,7 @@ function start(me) {
 }
 
 async function boot() {
+  applyBrand("Insights");
   $("sign-out").addEventListener("click", signOut);
   $("period-form").addEventListener("submit", (event) => { event.preventDefault(); $("p-preset").value = "custom"; showPeriod(); });
   $("p-preset").addEventListener("change", applyPreset);

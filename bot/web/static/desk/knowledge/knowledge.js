@@ -7,7 +7,7 @@
  * the article body is edited in CodeMirror (bundled from npm, ../vendor/editor.js), which shows text as text.
  */
 import {
-  $, el, link, asArray, asObject, present, formatTime, percent, ApiError, useCsrfToken, api, say, alertText,
+  $, el, link, asArray, asObject, present, formatTime, percent, ApiError, useCsrfToken, api, say, alertText, applyBrand,
 } from "../common.js";
 import { createEditor } from "../vendor/editor.js";
 
@@ -853,6 +853,7 @@ function wire() {
 
 async function boot() {
   wire();
+  applyBrand("Knowledge workspace");
   try {
     start(await api("GET", "/api/me"));
   } catch (error) {

@@ -1,0 +1,1 @@
+"""Proactive messages: order events, follow-ups and nudges the assistant sends before the customer asks."""
