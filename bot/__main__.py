@@ -129,7 +129,7 @@ def run(settings: Settings, workers: int = 0) -> int:
 
 def slack_status(settings: Settings) -> str:
     if not settings.slack_enabled:
-        return "off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to switch it on; README \"Slack\")"
+        return "off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to switch it on; docs/slack.md)"
     agents = (f"handoffs posted to channel {settings.slack_agents_channel}" if settings.slack_agents_enabled
               else "handoffs in the desk only (SLACK_AGENTS_CHANNEL not set)")
     return f"on: Request URL <public address of this Rasa server>/webhooks/slack/events; {agents}"

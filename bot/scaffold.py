@@ -133,7 +133,7 @@ prepare:  ## the same without starting: app database, help-centre index, model
 def env_file(orders: str) -> str:
     if orders == "shopify":
         backend = ("# The order system: your Shopify shop through its Admin API (a custom app's access token;\n"
-                   "# README \"Shopify\"). Both must be set before `make run`.\n"
+                   "# docs/connectors.md). Both must be set before `make run`.\n"
                    "ORDER_BACKEND=shopify\nSHOPIFY_SHOP=\nSHOPIFY_ACCESS_TOKEN=\n")
     else:
         backend = ("# The order system: the demo store's tables, with its sample customers and orders, to try the order\n"

@@ -3,7 +3,7 @@ delayed, is delivered or is refunded; the assistant then tells the customer (bot
 
 The route takes the store's own credential, not a desk session: `Authorization: Bearer <STORE_API_TOKEN>` (from the
 environment, or generated into the secrets folder), compared in constant time. Like the widget's routes it is not in
-the desk's OpenAPI document, whose every operation takes a desk session; README "Proactive messages" documents it.
+the desk's OpenAPI document, whose every operation takes a desk session; docs/proactive.md documents it.
 A store that sends its event again (after a timeout) with the same `event_id` gets the first answer, and the
 customer hears it once.
 """
