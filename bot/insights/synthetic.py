@@ -78,7 +78,7 @@ COMMENTS = {  # by how the customer rated: low, middle, high
     1: ("fine in the end but the wait was long", "ok, I had to explain it twice"),
     2: ("Maya sorted it quickly, thanks!", "really helpful, would recommend", "fast and friendly"),
 }
-AGENT_EMAILS = tuple(f"synthetic-agent-{n}@brightwave.example" for n in range(1, 9))
+AGENT_EMAILS = tuple(f"synthetic-agent-{n}@support.example" for n in range(1, 9))
 # customer traffic per hour of the day (UTC): quiet at night, busiest late morning and evening
 HOURLY = (1, 1, 1, 1, 1, 2, 3, 5, 8, 10, 11, 11, 10, 9, 9, 9, 9, 8, 8, 8, 7, 5, 3, 2)
 TEXTS = {

@@ -8,7 +8,7 @@ newest version whose REST resource definitions could be checked here (Shopify's 
 orders (with the `name` filter), customers (search, a customer's orders), fulfillments and fulfillment events,
 transactions and refunds are all there; a Return resource is not, in that version or any other REST version.
 
-Settings (bot/settings.py): ``SHOPIFY_SHOP`` (``brightwave``, ``brightwave.myshopify.com``, or a base URL such as
+Settings (bot/settings.py): ``SHOPIFY_SHOP`` (``acme``, ``acme.myshopify.com``, or a base URL such as
 ``http://127.0.0.1:8081`` for the fake) and ``SHOPIFY_ACCESS_TOKEN`` (the custom app's Admin API access token, sent in
 ``X-Shopify-Access-Token`` and nowhere else: not in URLs, logs, errors or ``repr``). The app needs the scopes
 ``read_customers``, ``read_orders``, ``write_orders`` and ``read_fulfillments``.

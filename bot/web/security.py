@@ -54,7 +54,7 @@ class Caller:
 def csrf_token(session_token: str) -> str:
     """The session's CSRF token: an HMAC of a fixed label under the session token, so it needs no storage,
     changes with every session, and reveals nothing of the session token."""
-    return hmac.new(session_token.encode("utf-8"), b"brightwave desk csrf v1", hashlib.sha256).hexdigest()
+    return hmac.new(session_token.encode("utf-8"), b"support desk csrf v1", hashlib.sha256).hexdigest()
 
 
 def refuse(status: int, message: str) -> HTTPException:

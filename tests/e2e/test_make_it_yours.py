@@ -37,7 +37,7 @@ START_SECONDS = 1800  # `make run` may train the model first
 DEMO_WORDS = re.compile(r"brightwave", re.IGNORECASE)
 
 # the visible text of the widget's shadow DOM (innerText skips hidden and screen-reader-only nodes' styling)
-WIDGET_TEXT_JS = "() => document.querySelector('brightwave-chat').shadowRoot.querySelector('.bw').innerText"
+WIDGET_TEXT_JS = "() => document.querySelector('support-chat').shadowRoot.querySelector('.bw').innerText"
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +131,7 @@ def test_a_new_company_runs_under_its_own_name_and_colour_in_the_widget_and_the_
     page.on("pageerror", lambda error: problems.append(str(error)))
     page.goto(f"{web}/")
     assert "Northwind Outfitters" in page.title() and not DEMO_WORDS.search(page.inner_text("body"))
-    widget = page.locator("brightwave-chat")
+    widget = page.locator("support-chat")
     launcher = widget.locator(".launcher")
     launcher.click()
     assert widget.locator("#bw-title").text_content() == "Northwind support"

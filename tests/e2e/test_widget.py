@@ -38,7 +38,7 @@ JANE = {"customer_id": "C1001", "email": "jane.doe@example.com"}
 HOSTILE = ('<img src=x onerror="window.__xss=1"> </script><script>window.__xss=2</script> '
            '[click me](javascript:window.__xss=3) javascript:alert(1)')
 HOSTILE_CSS = """* { font-size: 40px !important; color: #f0f !important; font-family: serif !important; }
-button { display: none !important; } brightwave-chat { display: none !important; } div { position: static !important; }"""
+button { display: none !important; } support-chat { display: none !important; } div { position: static !important; }"""
 
 
 # --- the browser, the site, an agent -------------------------------------------------------------
@@ -114,12 +114,12 @@ def eventually(check, timeout: float = 30.0):
 
 # --- the widget on a page ---------------------------------------------------------------------------
 
-MESSAGES_JS = """() => Array.from(document.querySelector('brightwave-chat').shadowRoot.querySelectorAll('.log li.msg:not(.welcome)'))
+MESSAGES_JS = """() => Array.from(document.querySelector('support-chat').shadowRoot.querySelectorAll('.log li.msg:not(.welcome)'))
   .map(li => ({who: ['customer', 'agent'].find(c => li.classList.contains(c)) || 'bot',
                text: (li.querySelector('.card .text') || li.querySelector('.text')).textContent,
                agent: (li.querySelector('.agent-name') || {}).textContent || null}))"""
 CONTRAST_JS = """() => {
-  const root = document.querySelector('brightwave-chat').shadowRoot;
+  const root = document.querySelector('support-chat').shadowRoot;
   const rgba = (c) => { const p = (c.match(/rgba?\\(([^)]+)\\)/) || [null, '0,0,0,0'])[1].split(',').map(Number);
     return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1}; };
   const lum = (c) => [c.r, c.g, c.b].map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); })
@@ -136,7 +136,7 @@ CONTRAST_JS = """() => {
     if (ratio < (large ? 3 : 4.5)) problems.push(walk.currentNode.textContent.trim().slice(0, 40) + ': ' + ratio.toFixed(2));
   }
   return problems; }"""
-FOCUS_JS = """() => { const root = document.querySelector('brightwave-chat').shadowRoot; const el = root.activeElement;
+FOCUS_JS = """() => { const root = document.querySelector('support-chat').shadowRoot; const el = root.activeElement;
   return el ? (el.id || el.className || el.tagName) : (document.activeElement || {}).tagName || null; }"""
 
 
@@ -150,7 +150,7 @@ class Chat:
         self.page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
         self.page.on("dialog", lambda dialog: (self.problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
         self.page.goto(url)
-        self.root = self.page.locator("brightwave-chat")
+        self.root = self.page.locator("support-chat")
         self.log = self.root.locator(".log")
         self.input = self.root.get_by_label("Message")
 
@@ -175,7 +175,7 @@ class Chat:
         return self.page.evaluate(FOCUS_JS)
 
     def session_id(self, site: str) -> str:
-        return json.loads(self.page.evaluate(f"() => localStorage.getItem('brightwave-chat:{site}')"))["id"]
+        return json.loads(self.page.evaluate(f"() => localStorage.getItem('support-chat:{site}')"))["id"]
 
     def contrast_problems(self) -> List[str]:
         """Visible text whose contrast with its background is under WCAG AA (4.5:1, 3:1 for large text)."""
@@ -382,9 +382,9 @@ def test_the_host_page_css_does_not_reach_the_widget(browser, site, shop):
     chat = Chat(context, shop.page(site, {"server": site, "title": "Another shop", "colors": {"primary": "#ffd400"}}))
     launcher = chat.root.locator(".launcher")
     launcher.wait_for()
-    assert launcher.is_visible()  # "button { display: none !important }" and "brightwave-chat { display: none }" do not apply
+    assert launcher.is_visible()  # "button { display: none !important }" and "support-chat { display: none }" do not apply
     chat.open()
-    styles = chat.page.evaluate("""() => { const root = document.querySelector('brightwave-chat').shadowRoot;
+    styles = chat.page.evaluate("""() => { const root = document.querySelector('support-chat').shadowRoot;
         const welcome = getComputedStyle(root.querySelector('.welcome')); const head = getComputedStyle(root.querySelector('.head'));
         return {size: welcome.fontSize, color: welcome.color, headText: head.color, headBackground: head.backgroundColor}; }""")
     assert styles["size"] == "15px" and styles["color"] == "rgb(31, 35, 40)"

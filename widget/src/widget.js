@@ -1,10 +1,10 @@
 /*!
- * Brightwave chat widget: one <script> tag adds a launcher button and a chat panel to any page.
+ * Support chat widget: one <script> tag adds a launcher button and a chat panel to any page.
  *
  *   <script src="https://support.example.com/widget.js" async
  *           data-config='{"title": "Help", "customer": {"customer_id": "...", "email": "...", "signature": "..."}}'></script>
  *
- * (or set `window.BrightwaveChat = {...}` before the tag; data-config wins). The panel lives in a Shadow DOM,
+ * (or set `window.SupportChat = {...}` before the tag; data-config wins). The panel lives in a Shadow DOM,
  * so the host page's CSS does not reach it and its CSS does not leak out. It talks to Rasa's socket.io
  * channel with session persistence: the session id kept in localStorage brings the same conversation back
  * after a reload or in a second tab (history from GET {server}/api/widget/history/{id}), and after a network
@@ -17,8 +17,8 @@
 (function () {
   "use strict";
 
-  if (window.__brightwaveChatWidget) return; // the tag was included twice
-  window.__brightwaveChatWidget = true;
+  if (window.__supportChatWidget) return; // the tag was included twice
+  window.__supportChatWidget = true;
 
   const script = document.currentScript;
   const SESSION_RE = /^[A-Za-z0-9_-]{16,128}$/;
@@ -32,13 +32,13 @@
 
   function readConfig() {
     const given = {};
-    if (window.BrightwaveChat && typeof window.BrightwaveChat === "object") Object.assign(given, window.BrightwaveChat);
+    if (window.SupportChat && typeof window.SupportChat === "object") Object.assign(given, window.SupportChat);
     const raw = script && script.getAttribute("data-config");
     if (raw) {
       try {
         Object.assign(given, JSON.parse(raw));
       } catch (error) {
-        console.warn("Brightwave chat: data-config is not valid JSON; it was ignored");
+        console.warn("Support chat: data-config is not valid JSON; it was ignored");
       }
     }
     const own = script && script.src ? new URL(script.src, location.href).origin : location.origin;
@@ -86,7 +86,7 @@
     const v = value.trim();
     if (/^#[0-9a-f]{6}$/i.test(v)) return v;
     if (/^#[0-9a-f]{3}$/i.test(v)) return "#" + v.slice(1).split("").map((c) => c + c).join("");
-    if (v) console.warn("Brightwave chat: colours must be #rgb or #rrggbb; using the default");
+    if (v) console.warn("Support chat: colours must be #rgb or #rrggbb; using the default");
     return null;
   }
 
@@ -95,7 +95,7 @@
     if (!value) return null;
     const fields = ["customer_id", "email", "signature"];
     if (typeof value !== "object" || !fields.every((f) => typeof value[f] === "string" && value[f].trim())) {
-      console.warn("Brightwave chat: customer needs customer_id, email and signature; chatting anonymously");
+      console.warn("Support chat: customer needs customer_id, email and signature; chatting anonymously");
       return null;
     }
     return { customer_id: value.customer_id.trim(), email: value.email.trim(), signature: value.signature.trim() };
@@ -134,7 +134,7 @@
   /** A visitor's conversation is theirs alone: another customer (or signing out) starts a new one. */
   function loadSession(cfg) {
     const store = storage("localStorage");
-    const key = "brightwave-chat:" + cfg.server;
+    const key = "support-chat:" + cfg.server;
     const who = cfg.customer ? cfg.customer.customer_id : null;
     let saved = null;
     try {
@@ -267,7 +267,7 @@
     const cfg = readConfig();
     const session = loadSession(cfg);
     const tabState = storage("sessionStorage");
-    const openKey = "brightwave-chat-open:" + cfg.server;
+    const openKey = "support-chat-open:" + cfg.server;
 
     const entries = []; // every message shown, in order: {key, who, text, buttons, custom, agent, ts, local, ...}
     const byKey = new Map(); // server messages by timestamp and text: each is shown once
@@ -283,7 +283,7 @@
     let offlineStep = null; // the offline form's description, sent once the bot has taken the email
 
     // the host element: its own tag, and inline !important styles (CSSOM, allowed by CSP) so the page's CSS cannot hide or move it
-    const host = document.createElement("brightwave-chat");
+    const host = document.createElement("support-chat");
     for (const [prop, value] of [["all", "initial"], ["display", "block"], ["position", "static"], ["z-index", "2147483000"]]) {
       host.style.setProperty(prop, value, "important");
     }
@@ -755,7 +755,7 @@
         merge(Array.isArray(body.messages) ? body.messages : [], announceNew);
         return true;
       } catch (error) {
-        console.warn("Brightwave chat: could not load the conversation", error);
+        console.warn("Support chat: could not load the conversation", error);
         return false;
       }
     }
@@ -805,7 +805,7 @@
         socket = io(target.url, { path: target.path, transports: ["websocket", "polling"], tryAllTransports: true,
           reconnectionDelayMax: 8000, timeout: 15000 });
       } catch (error) {
-        console.warn("Brightwave chat:", error);
+        console.warn("Support chat:", error);
         setConnection("Chat is unavailable right now. Please try again later.");
         connecting = false;
         loading = null;
@@ -856,7 +856,7 @@
 
     // --- start ---
 
-    window.BrightwaveChatWidget = { open: () => openPanel(), close: () => closePanel() };
+    window.SupportChatWidget = { open: () => openPanel(), close: () => closePanel() };
     const loaded = session.known ? sync(false) : Promise.resolve(true);
     if (session.known) connect(); // agents' replies arrive while the panel is closed, counted on the launcher
     if (tabState && tabState.getItem(openKey)) openPanel(false);

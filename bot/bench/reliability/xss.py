@@ -116,7 +116,7 @@ def _widget_conversation(browser: Any, web: str, payloads: Sequence[str], tally:
     chat = Watched(browser, web)
     page = chat.page
     page.goto("/")
-    root = page.locator("brightwave-chat")
+    root = page.locator("support-chat")
     root.locator(".launcher").click()
     box = root.get_by_label("Message")
     box.wait_for()
@@ -127,7 +127,7 @@ def _widget_conversation(browser: Any, web: str, payloads: Sequence[str], tally:
     box.fill("I want to talk to a person")
     box.press("Enter")
     session = next(json.loads(page.evaluate(f"() => localStorage.getItem({json.dumps(k)})"))["id"]
-                   for k in page.evaluate("() => Object.keys(localStorage)") if k.startswith("brightwave-chat:"))
+                   for k in page.evaluate("() => Object.keys(localStorage)") if k.startswith("support-chat:"))
     handoff_id = _wait_for_handoff(web, session, lead_token)
     chat.check(tally, "widget (customer's messages)")
     tally.outcomes["typed in the widget"] = len(payloads)
@@ -166,13 +166,13 @@ def _agent_answers(product: Product, handoff: Any, handoff_id: int, payloads: Se
 
 def _widget_shows_the_replies(chat: Watched, payloads: Sequence[str], tally: Tally) -> None:
     last = payloads[-1]
-    agent_lines = chat.page.locator("brightwave-chat").locator("li.msg")
+    agent_lines = chat.page.locator("support-chat").locator("li.msg")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and agent_lines.filter(has_text=last).count() < 2:  # typed once, replied once
         time.sleep(0.5)
     tally.outcomes["messages shown in the widget"] = agent_lines.count()
     chat.page.reload()  # and once more from the conversation's history
-    chat.page.locator("brightwave-chat").locator(".launcher").click()
+    chat.page.locator("support-chat").locator(".launcher").click()
     time.sleep(3)
     chat.check(tally, "widget (the team's replies, the agent's name, the history)")
 

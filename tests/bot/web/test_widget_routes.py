@@ -205,7 +205,7 @@ def test_history_when_nobody_listens_is_a_502(desk, tmp_path, caplog):
 
 
 def test_the_scripts_are_served_for_any_site(web, settings):
-    for path, marker in (("/widget.js", "Brightwave chat widget"), ("/widget/socket.io.min.js", "Socket.IO")):
+    for path, marker in (("/widget.js", "Support chat widget"), ("/widget/socket.io.min.js", "Socket.IO")):
         reply = web.get(path)
         assert reply.status_code == 200, path
         assert reply.headers["content-type"].startswith("text/javascript")
