@@ -35,10 +35,10 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
-# How long a turn may hold its conversation's lock before another message of that conversation is let in
-# (Rasa's TICKET_LOCK_LIFETIME). It must cover the slowest turn under load, or two messages of one conversation
-# are handled at once; past it, a conversation whose worker died mid-turn waits no longer. Set from the longest
-# turn `make bench-cluster` measured (docs/benchmarks.md, "Cluster mode").
+# How long a conversation's lock ticket lives without being renewed (Rasa's TICKET_LOCK_LIFETIME). A live process
+# renews its tickets every lifetime/3, waiting or running (bot/rasa_durability.py), so this bounds only how long a
+# conversation whose worker died mid-turn (kill -9) stays locked; it must stay well above the event loop's longest
+# stall, or a renewal comes too late (the longest turn `make bench-cluster` measured: docs/benchmarks.md).
 DEFAULT_LOCK_LIFETIME = 60
 
 
