@@ -371,3 +371,29 @@ def test_a_ticket_nobody_renews_any_more_still_expires():
             return time.monotonic() - started
 
     assert 0.2 < asyncio.run(waiting()) < 1.0
+
+
+def test_a_request_dropped_before_it_was_written_is_sent_again_not_one_that_may_have_arrived():
+    from aiohttp import ClientOSError
+
+    calls = []
+
+    async def dropped_twice(endpoint, **kwargs):  # what aiohttp raises when the server closed before the body went out
+        calls.append(kwargs)
+        if len(calls) <= 2:
+            raise ClientOSError(None, "Can not write request body for http://127.0.0.1:5055/webhook")
+        return {"events": [], "responses": []}
+
+    endpoint = type("Endpoint", (), {"url": f"http://127.0.0.1:{free_port()}/webhook"})()
+    patient = rasa_durability.waiting_for_connections(dropped_twice, wait_seconds=10)
+    assert asyncio.run(patient(endpoint, method="post", json={})) == {"events": [], "responses": []}
+    assert len(calls) == 3
+
+    async def reset_mid_request(endpoint, **kwargs):
+        calls.append(kwargs)
+        raise ClientOSError(104, "Connection reset by peer")
+
+    calls.clear()
+    with pytest.raises(ClientOSError):
+        asyncio.run(rasa_durability.waiting_for_connections(reset_mid_request, wait_seconds=10)(endpoint, method="post"))
+    assert len(calls) == 1  # it may have reached the action server: not sent again

@@ -30,7 +30,7 @@ import aiohttp
 import socketio
 
 from bot.bench.reliability.product import AGENT, Product
-from bot.bench.reliability.verdicts import Finding, Tally, clip, dead_processes, leaks
+from bot.bench.reliability.verdicts import Finding, Tally, clip, customer_messages, dead_processes, leaks
 from bot.channels.rest import NOT_HANDLED
 
 # How long a customer waits for an answer on a live connection, as the widget does (it shows "typing…" and never
@@ -254,7 +254,8 @@ class Run:
 
     async def _verify(self, outcome: Outcome) -> None:
         events = (await self.tracker(outcome.conversation_id)).get("events", [])
-        user = [(i, _message_id(e)) for i, e in enumerate(events) if e.get("event") == "user"]
+        copies = {id(e) for e in events if e.get("event") == "user"} - {id(e) for e in customer_messages(events)}
+        user = [(i, _message_id(e)) for i, e in enumerate(events) if e.get("event") == "user" and id(e) not in copies]
         times: Dict[str, int] = {}
         for _i, message_id in user:
             if message_id:

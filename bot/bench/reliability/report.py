@@ -73,6 +73,15 @@ FOUND: Dict[str, List[Tuple[str, str, str]]] = {
          "turn runs; the lifetime now only bounds how long a dead process keeps a conversation locked; "
          "a message the assistant still cannot take is answered \"please send it again\" and logged",
          "tests/bot/test_rasa_durability.py, tests/bot/channels/test_slack_channel.py"),
+        ("at full scale, after that fix (re-run): 15 DMs unanswered — under the burst the action server's listen queue "
+         "overflowed and 121 action calls failed with \"Can not write request body\" (Rasa then skips the action)",
+         "a call dropped before its request was written is sent again like a refused connection (the server cannot "
+         "have run it); one dropped after may have run, and is not",
+         "tests/bot/test_rasa_durability.py::test_a_request_dropped_before_it_was_written_is_sent_again_not_one_that_may_have_arrived"),
+        ("(the battery's oracle, same re-run) 1 conversation counted as duplicated: Rasa's two-stage fallback, when it "
+         "ends, reverts the turn and appends a copy of the customer's message, which the count took for a second message",
+         "the Slack and load parts count the customer's messages without that copy (verdicts.customer_messages)",
+         "tests/bot/bench/test_reliability.py::test_the_copy_rasas_two_stage_fallback_adds_is_not_counted_as_a_second_customer_message"),
         ("signed bodies `null`, `[]`, invalid UTF-8, and interactions with `actions` not a list: HTTP 500 inside slack-bolt",
          "400 with the reason; the signature is computed over the raw bytes", "tests/bot/slack/test_request_shape.py, tests/e2e/test_slack.py"),
     ],

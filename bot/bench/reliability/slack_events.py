@@ -25,7 +25,7 @@ import requests
 
 from bot.bench.reliability.inputs import odd_texts
 from bot.bench.reliability.product import Product
-from bot.bench.reliability.verdicts import Finding, Tally, check_answer, clip, dead_processes
+from bot.bench.reliability.verdicts import Finding, Tally, check_answer, clip, customer_messages, dead_processes
 
 TEAM = "T0TEST001"
 USERS = ("UJANE0001", "USTRANGER", "UNOBODY01")  # a store customer, someone else, a user Slack's API does not know
@@ -183,7 +183,7 @@ def _every_message_answered_once(product: Product, plan: Plan, tally: Tally) -> 
         if channel in unanswered:
             continue
         tracker = requests.get(f"{product.rasa_url}/conversations/slack:{TEAM}:{channel}/tracker", params={"token": token}, timeout=30)
-        users = [e for e in tracker.json().get("events", []) if e.get("event") == "user"] if tracker.ok else []
+        users = customer_messages(tracker.json().get("events", [])) if tracker.ok else []
         over_limit = not users  # the too-long message is answered by the channel, never reaches the dialogue
         if len(users) != turns and not (over_limit and turns == 1):
             wrong += 1

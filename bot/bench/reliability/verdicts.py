@@ -105,3 +105,19 @@ def dead_processes(tally: Tally, processes: Sequence[Any]) -> List[str]:
 def clip(text: Any, limit: int = 160) -> str:
     text = text if isinstance(text, str) else repr(text)
     return text if len(text) <= limit else text[:limit] + f"… ({len(text):,} chars)"
+
+
+def customer_messages(events: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """A tracker's user events without the copies Rasa itself adds: when its two-stage fallback ends (the customer
+    affirmed or rephrased), it reverts the turn and appends a deep copy of the latest message with a new timestamp
+    (rasa/core/actions/two_stage_fallback.py `_message_clarification`: a `rewind`, an `action_listen`, the copy).
+    Counted raw, such a conversation looks as if the customer's message had been handled twice."""
+    kept = []
+    for index, event in enumerate(events):
+        if event.get("event") != "user":
+            continue
+        if index >= 2 and events[index - 2].get("event") == "rewind" and events[index - 1].get("event") == "action" \
+                and events[index - 1].get("name") == "action_listen":
+            continue
+        kept.append(event)
+    return kept

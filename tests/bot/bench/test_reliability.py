@@ -50,3 +50,24 @@ def test_the_report_has_a_table_per_part_with_its_fixes():
     assert "## REST webhook" in text and "| inputs tried | 5 |" in text and "| seconds | 1.5 |" in text
     assert "| failures in this run | 1 (lost × 1) |" in text and "- lost at `disk-rest-1`" in text
     assert text.count("Found by the battery and fixed") == 2 and "tests/bot/test_rasa_durability.py" in text
+
+
+def test_the_copy_rasas_two_stage_fallback_adds_is_not_counted_as_a_second_customer_message():
+    from rasa.core.actions.two_stage_fallback import _message_clarification
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUtteranceReverted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.bench.reliability.verdicts import customer_messages
+
+    said = UserUttered("and where is my order", {"name": "nlu_fallback", "confidence": 0.3}, metadata={"id": "m1"})
+    tracker = DialogueStateTracker.from_events("c1", [ActionExecuted("action_listen"), said], slots=Domain.empty().slots)
+    # what Rasa appends when its two-stage fallback ends: a revert, then a copy of the customer's message
+    events = [ActionExecuted("action_listen"), said, BotUttered("Did you mean order status?"),
+              UserUtteranceReverted(), *_message_clarification(tracker), BotUttered("Order 104512 shipped.")]
+    serialised = [e.as_dict() for e in events]
+    assert [e["event"] for e in serialised].count("user") == 2
+    assert [e["text"] for e in customer_messages(serialised)] == ["and where is my order"]
+    # a message the customer really sent twice still counts twice
+    twice = serialised[:3] + [ActionExecuted("action_listen").as_dict(), said.as_dict()]
+    assert len(customer_messages(twice)) == 2
