@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -68,10 +69,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                           f"{tally.figures}", file=sys.stderr, flush=True)
         finally:
             product.stop()
+        kept = _keep_evidence(Path(folder), product) if any(t.failed for t in tallies) else None
     date = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     results = {"date": date, "quick": args.quick, "seed": args.seed,
                "seconds": round(time.perf_counter() - began), "parts": [t.as_dict() for t in tallies],
                "command": "python -m bot.bench.reliability --quick" if args.quick else "make bench-reliability"}
+    if kept:
+        print(f"The failures' logs and databases are kept in {kept}", file=sys.stderr, flush=True)
     if args.update and args.json and args.json.exists():
         earlier = json.loads(args.json.read_text())
         names = {t.part for t in tallies}
@@ -93,6 +97,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.markdown:
         args.markdown.write_text(text)
     return 1 if any(t.failed for t in tallies) else 0
+
+
+def _keep_evidence(folder: Path, product) -> Path:
+    """A copy of the run's logs and databases, which the temporary data folder takes with it: what explains a
+    failure is in them (the conversations, each process's log)."""
+    kept = Path(tempfile.mkdtemp(prefix="reliability-kept-"))
+    shutil.copytree(product.settings.log_dir, kept / "logs", dirs_exist_ok=True)
+    for database in folder.glob("*.db"):
+        shutil.copy2(database, kept / database.name)
+    return kept
 
 
 def _restart_dead(product) -> None:

@@ -71,3 +71,17 @@ def test_the_copy_rasas_two_stage_fallback_adds_is_not_counted_as_a_second_custo
     # a message the customer really sent twice still counts twice
     twice = serialised[:3] + [ActionExecuted("action_listen").as_dict(), said.as_dict()]
     assert len(customer_messages(twice)) == 2
+
+
+def test_a_failed_run_keeps_its_logs_and_databases(tmp_path):
+    from types import SimpleNamespace
+
+    from bot.bench.reliability.__main__ import _keep_evidence
+
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "rasa.log").write_text("the cause")
+    (tmp_path / "conversations.db").write_bytes(b"SQLite format 3")
+    product = SimpleNamespace(settings=SimpleNamespace(log_dir=tmp_path / "logs"))
+    kept = _keep_evidence(tmp_path, product)
+    assert (kept / "logs" / "rasa.log").read_text() == "the cause" and (kept / "conversations.db").exists()
+    assert not str(kept).startswith(str(tmp_path))  # outside the folder the run deletes
