@@ -1,13 +1,11 @@
 """The `rasa` command line as the product runs it: `python -m bot.rasa_server run ...`.
 
-Five differences from plain `rasa`:
+Four differences from plain `rasa`:
 - personal details are masked in every log record (`bot.privacy.install_log_masking`): Rasa logs each
   customer message at debug level, the action server logs what actions were given;
 - `bot.rasa_speedups` is applied first to the server (a measured Rasa hot spot);
 - `bot.rasa_durability`: a turn the conversation store cannot save fails (the customer is told to send it
   again) instead of living on in memory only, as Rasa's fail-safe store would have it;
-- `bot.rasa_graph_thread`: the NLU pipeline and the policies run in one model thread, awaited, so the
-  event loop keeps serving connections (socket.io handshakes and pings) while a turn is understood;
 - `rasa run` gets the HTTP API token from the environment (RASA_TOKEN) rather than from the command
   line, where `ps` would show it to every user of the machine.
 """
@@ -27,13 +25,12 @@ def arguments(argv: List[str], token: Optional[str]) -> List[str]:
 
 
 def main() -> None:
-    from bot import rasa_durability, rasa_graph_thread, rasa_speedups
+    from bot import rasa_durability, rasa_speedups
     from bot.privacy import install_log_masking
 
     install_log_masking()
     rasa_speedups.apply()
     rasa_durability.apply()
-    rasa_graph_thread.apply()
     sys.argv = ["rasa", *arguments(sys.argv[1:], os.environ.get("RASA_TOKEN"))]
     from rasa.__main__ import main as rasa_main
 
